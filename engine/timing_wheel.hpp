@@ -167,6 +167,18 @@ class timing_wheel {
     if (e.due_ms() < s.min_due) s.min_due = e.due_ms();
   }
 
+  // Fires `e` when due at `at` (the start of the slot being emptied), else
+  // places it again relative to the wheel's time.
+  template<class F>
+  void cascade(const timer_entry& e, int64_t at, F& fn, size_t& fired) {
+    if (e.due_ms() == at) {
+      fn(e);
+      ++fired;
+    } else {
+      place(e);
+    }
+  }
+
   // Finds the earliest non-empty slot. When its start is at or before `limit`,
   // moves the wheel's time to that start, detaches the slot, sets `span` to the
   // slot's width in ms and returns its blocks; otherwise returns nullptr.
@@ -217,7 +229,7 @@ size_t timing_wheel::pop_due(time_point now, F&& fn) {
       // some of it is not due, the slot outlasts `limit`, so nothing later in
       // the wheel is due either and the time can move to `limit` before placing
       // the rest.
-      sort_block(*b);
+      if (b->count > 1) sort_block(*b);
       uint32_t i = 0;
       for (;
            i < b->count && b->items[i].due_ms() <= static_cast<int64_t>(limit);
@@ -239,18 +251,13 @@ size_t timing_wheel::pop_due(time_point now, F&& fn) {
     // after, while this one is read.
     if (b->next != nullptr) prefetch_block(b->next);
     while (b != nullptr) {
-      for (uint32_t i = 0; i < b->count; ++i) {
-        if (i == block_entries / 2 && b->next != nullptr &&
-            b->next->next != nullptr)
-          prefetch_block(b->next->next);
-        const timer_entry& e = b->items[i];
-        if (e.due_ms() == at) {
-          fn(e);
-          ++fired;
-        } else {
-          place(e);
-        }
-      }
+      uint32_t half = std::min(b->count, block_entries / 2);
+      for (uint32_t i = 0; i < half; ++i)
+        cascade(b->items[i], at, fn, fired);
+      if (b->next != nullptr && b->next->next != nullptr)
+        prefetch_block(b->next->next);
+      for (uint32_t i = half; i < b->count; ++i)
+        cascade(b->items[i], at, fn, fired);
       block* next = b->next;
       release_block(b);
       b = next;
