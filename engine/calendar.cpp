@@ -1,6 +1,8 @@
 #include "engine/calendar.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <limits>
 
 #include "engine/zones.hpp"
 
@@ -22,6 +24,18 @@ void sending_calendar::add_holidays(const std::vector<date::local_days>& more) {
   holidays.insert(holidays.end(), more.begin(), more.end());
   std::sort(holidays.begin(), holidays.end());
   holidays.erase(std::unique(holidays.begin(), holidays.end()), holidays.end());
+}
+
+uint32_t sending_days_between(date::local_days from, date::local_days to,
+                              weekday_set days) noexcept {
+  if (to <= from) return 0;
+  auto n = (to - from).count();
+  auto weeks = n / 7;
+  int64_t count = weeks * std::popcount(static_cast<uint8_t>(days.bits & 0x7F));
+  for (auto d = from + date::days{weeks * 7}; d < to; d += date::days{1})
+    if (days.contains(date::weekday{d})) ++count;
+  return static_cast<uint32_t>(
+    std::min<int64_t>(count, std::numeric_limits<uint32_t>::max()));
 }
 
 std::optional<interval> window_on(date::local_days d,

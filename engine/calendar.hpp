@@ -71,6 +71,11 @@ struct sending_calendar {
                          const sending_calendar&) = default;
 };
 
+/// How many days in [from, to) fall on a weekday in `days` (0 when to <= from).
+/// O(1) in the span.
+uint32_t sending_days_between(date::local_days from, date::local_days to,
+                              weekday_set days) noexcept;
+
 /// How far ahead the calendar functions search before answering "never": more
 /// than a year, so a long run of holidays still finds its next sending day.
 inline constexpr int horizon_days = 400;

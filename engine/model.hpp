@@ -41,7 +41,34 @@ enum class enrollment_state : uint8_t {
   unsubscribed,
   failed,
   uncertain,
+  /// Halted because a colleague (same email domain) replied, when the sequence
+  /// says so.
+  colleague_replied,
 };
+
+/// Where an active enrollment is within its current step.
+enum class enrollment_phase : uint8_t {
+  /// A timer is armed for the step at `position`, due at `due` (none while
+  /// paused).
+  waiting,
+  /// A LinkedIn message step is due but the invite is not accepted yet: waits
+  /// until the
+  /// grace deadline.
+  waiting_invite,
+  /// Asked the bound account for a slot.
+  awaiting_slot,
+  /// Granted a slot: the send intent is being made durable.
+  granted,
+  /// The provider has been called; the outcome is awaited.
+  sending,
+  /// Terminal: `state` says why.
+  done,
+};
+
+/// What the provider said of one send. A deferral (SMTP 4xx, HTTP 429) did not
+/// deliver and is retried; `unknown` (a crash or a timeout mid-call) is never
+/// resent blindly.
+enum class send_outcome : uint8_t { sent, deferred, bounced, failed, unknown };
 
 /// Calendar: due at the window in the lead's zone. Relative: due = previous
 /// send + delay_days x day, no window, zone or spreading (simulations and load
@@ -80,9 +107,19 @@ struct enum_names<account_status> {
 };
 template<>
 struct enum_names<enrollment_state> {
-  static constexpr std::array<std::string_view, 7> values{
+  static constexpr std::array<std::string_view, 8> values{
     "active",       "replied", "completed", "bounced",
-    "unsubscribed", "failed",  "uncertain"};
+    "unsubscribed", "failed",  "uncertain", "colleague_replied"};
+};
+template<>
+struct enum_names<enrollment_phase> {
+  static constexpr std::array<std::string_view, 6> values{
+    "waiting", "waiting_invite", "awaiting_slot", "granted", "sending", "done"};
+};
+template<>
+struct enum_names<send_outcome> {
+  static constexpr std::array<std::string_view, 5> values{
+    "sent", "deferred", "bounced", "failed", "unknown"};
 };
 template<>
 struct enum_names<schedule_mode> {
@@ -133,7 +170,7 @@ struct warmup {
   uint32_t increment = 0;
   uint32_t ceiling = 0;
 
-  bool enabled() const noexcept { return start > 0; }
+  constexpr bool enabled() const noexcept { return start > 0; }
 };
 
 /// An account's budget settings. Email uses the cap, ramp, spacing and jitter;
@@ -236,7 +273,8 @@ struct lead {
   std::vector<std::pair<std::string, std::string>> fields;
 };
 
-/// A lead in a sequence.
+/// A lead in a sequence: its place and everything the state machine needs to go
+/// on after a restart (the snapshot storage persists).
 struct enrollment {
   enrollment_id id;
   workspace_id workspace;
@@ -244,10 +282,33 @@ struct enrollment {
   lead_id lead;
   /// Index (0-based) of the step to run next; steps.size() once all have run.
   uint16_t position = 0;
+  /// Provider calls made for the step at `position` (more than one only after
+  /// deferrals); each call's intent and outcome carry it.
+  uint16_t attempt = 0;
   enrollment_state state = enrollment_state::active;
+  enrollment_phase phase = enrollment_phase::waiting;
   /// Bumped whenever the armed timer is superseded; a timer carrying an older
   /// generation is stale and does nothing.
   uint32_t generation = 0;
+  /// The sequence is paused: no timer is armed and the place is kept.
+  bool paused = false;
+  /// The lead had replied (in another sequence) before this enrollment: its
+  /// no_reply steps are skipped.
+  bool lead_replied = false;
+  bool invite_accepted = false;
+  /// A step's outcome is unknown (surfaced, never resent); the enrollment went
+  /// on.
+  bool has_uncertain = false;
+  /// When the armed timer is due: the step at `position` while waiting, the
+  /// invite's grace deadline while waiting_invite.
+  time_point due{};
+  /// When the previous step went out (the enrollment time before step 1):
+  /// delays count from it.
+  time_point last_sent{};
+  /// When the LinkedIn invite went out (epoch when none did).
+  time_point invite_sent{};
+  /// An out-of-office reply asked for nothing before this.
+  time_point postponed_until{};
   /// The sender bound per channel once chosen (invalid until then); a LinkedIn
   /// message must come from the account whose invite was accepted.
   account_id email_sender;

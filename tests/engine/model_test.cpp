@@ -20,6 +20,8 @@ TEST(Model, EnumNamesRoundTrip) {
   expect_round_trip<sequence_status>();
   expect_round_trip<account_status>();
   expect_round_trip<enrollment_state>();
+  expect_round_trip<enrollment_phase>();
+  expect_round_trip<send_outcome>();
   expect_round_trip<schedule_mode>();
   expect_round_trip<delay_counting>();
 }
