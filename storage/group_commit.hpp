@@ -1,0 +1,102 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "storage/error.hpp"
+#include "storage/store.hpp"
+#include "storage/write_set.hpp"
+
+namespace herald::storage {
+
+/// Called once a write set is durable (`ok`) or failed; runs on the writer
+/// thread (or in flush_once's caller in synchronous mode), so it must be quick
+/// and must not block.
+using completion = std::function<void(const status&)>;
+
+/// The front of the database for the hot path: many producers hand it write
+/// sets, one writer thread turns everything queued into one RocksDB WriteBatch
+/// per round (bounded by bytes), written with the configured durability, and
+/// then completes each set. Producers pipeline: they keep many sets in flight
+/// and learn of each by its callback. Memory is bounded: beyond max_queue_bytes
+/// queued, submit blocks and try_submit refuses. Write sets are applied in
+/// submission order.
+class group_commit {
+ public:
+  explicit group_commit(store& db);
+  /// Writes everything queued, then stops the writer.
+  ~group_commit();
+
+  group_commit(const group_commit&) = delete;
+  group_commit& operator=(const group_commit&) = delete;
+
+  /// Queues `w`. Blocks while the queue is full. After stop(), `done` is called
+  /// at once with shutting_down.
+  void submit(write_set w, completion done);
+
+  /// Queues `w` unless the queue is full: then returns false, leaving both
+  /// arguments as they were.
+  bool try_submit(write_set& w, completion& done);
+
+  /// Synchronous mode: writes everything queued now as one round on this thread
+  /// and returns how many sets it held. Threaded mode: waits until everything
+  /// queued now is durable and returns 0.
+  size_t flush_once();
+
+  /// Refuses new sets, writes those queued and joins the writer. Idempotent.
+  void stop();
+
+  struct totals {
+    uint64_t rounds = 0;
+    uint64_t sets = 0;
+    uint64_t mutations = 0;
+    uint64_t bytes = 0;
+    uint64_t largest_round = 0; // sets
+    uint64_t failed_rounds = 0;
+  };
+  totals stats() const;
+
+ private:
+  struct request {
+    write_set set;
+    completion callback;
+  };
+
+  void run();
+  // Moves queued requests into `round` up to `max_bytes` (at least one); mu_
+  // held.
+  void take(std::vector<request>& round, size_t max_bytes);
+  // Writes `round` as one batch, completes its requests and empties it.
+  void write_round(std::vector<request>& round);
+  bool admits(const write_set& w) const;
+  // The memory a queued set holds: its bytes, its allocation and its queue
+  // entry.
+  static size_t charge(const write_set& w) noexcept {
+    return w.bytes() + sizeof(request) + 64;
+  }
+
+  store& db_;
+  const storage_options& options_;
+  mutable std::mutex mu_;
+  std::condition_variable work_;
+  std::condition_variable space_;
+  std::deque<request> queue_;
+  size_t queued_bytes_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;
+
+  std::atomic<uint64_t> rounds_{0};
+  std::atomic<uint64_t> sets_{0};
+  std::atomic<uint64_t> mutations_{0};
+  std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint64_t> largest_{0};
+  std::atomic<uint64_t> failed_{0};
+};
+
+} // namespace herald::storage

@@ -1,0 +1,215 @@
+#include "storage/keys.hpp"
+
+namespace herald::storage {
+
+namespace {
+
+constexpr std::array<std::string_view, cf_count> names{
+  "default", "workspaces",  "keys", "accounts", "sequences",
+  "leads",   "enrollments", "due",  "intents",  "history",
+  "inbox",   "events",      "dnc",  "usage"};
+
+constexpr char lead_record_tag = 1;
+constexpr char lead_external_tag = 2;
+
+void put_u64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+void put_u16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v & 0xFF));
+}
+
+uint64_t get_uint(std::string_view k, size_t at, size_t width) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < width; ++i)
+    v = (v << 8) | static_cast<uint8_t>(k[at + i]);
+  return v;
+}
+
+// Times before the epoch sort as the epoch: keys order by unsigned value.
+uint64_t time_bits(time_point t) {
+  auto ms = to_ms(t);
+  return ms < 0 ? 0 : static_cast<uint64_t>(ms);
+}
+
+// Days since the epoch, shifted so that the unsigned order is the signed one.
+uint32_t day_bits(date::local_days d) {
+  return static_cast<uint32_t>(d.time_since_epoch().count()) ^ 0x80000000u;
+}
+
+std::string with_ws(workspace_id ws, size_t reserve) {
+  std::string out;
+  out.reserve(8 + reserve);
+  put_u64(out, ws.value);
+  return out;
+}
+
+} // namespace
+
+std::string_view cf_name(cf c) noexcept {
+  return names[static_cast<size_t>(c)];
+}
+
+std::string printable(std::string_view key) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(key.size() * 2);
+  for (unsigned char c : key) {
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 0xF]);
+  }
+  return out;
+}
+
+namespace key {
+
+std::string workspace_prefix(workspace_id ws) { return with_ws(ws, 0); }
+
+std::string workspace_end(workspace_id ws) {
+  std::string out;
+  put_u64(out, ws.value + 1);
+  return out;
+}
+
+std::string workspace(workspace_id ws) { return with_ws(ws, 0); }
+
+std::string api_key(workspace_id ws, key_id id) {
+  auto out = with_ws(ws, 8);
+  put_u64(out, id.value);
+  return out;
+}
+
+std::string account(workspace_id ws, account_id id) {
+  auto out = with_ws(ws, 8);
+  put_u64(out, id.value);
+  return out;
+}
+
+std::string sequence(workspace_id ws, sequence_id id) {
+  auto out = with_ws(ws, 8);
+  put_u64(out, id.value);
+  return out;
+}
+
+std::string lead(workspace_id ws, lead_id id) {
+  auto out = with_ws(ws, 9);
+  out.push_back(lead_record_tag);
+  put_u64(out, id.value);
+  return out;
+}
+
+std::string lead_external(workspace_id ws, std::string_view external_id) {
+  auto out = with_ws(ws, 1 + external_id.size());
+  out.push_back(lead_external_tag);
+  out.append(external_id);
+  return out;
+}
+
+std::string enrollment(workspace_id ws, enrollment_id id) {
+  auto out = with_ws(ws, 8);
+  put_u64(out, id.value);
+  return out;
+}
+
+std::string due(workspace_id ws, time_point due, enrollment_id id) {
+  auto out = with_ws(ws, 16);
+  put_u64(out, time_bits(due));
+  put_u64(out, id.value);
+  return out;
+}
+
+std::string intent(workspace_id ws, enrollment_id id, uint16_t step,
+                   uint16_t attempt) {
+  auto out = with_ws(ws, 12);
+  put_u64(out, id.value);
+  put_u16(out, step);
+  put_u16(out, attempt);
+  return out;
+}
+
+std::string history_prefix(workspace_id ws, lead_id lead) {
+  auto out = with_ws(ws, 8);
+  put_u64(out, lead.value);
+  return out;
+}
+
+std::string history(workspace_id ws, lead_id lead, time_point at,
+                    enrollment_id id, uint16_t step, history_event what) {
+  auto out = history_prefix(ws, lead);
+  put_u64(out, time_bits(at));
+  put_u64(out, id.value);
+  put_u16(out, step);
+  out.push_back(static_cast<char>(what));
+  return out;
+}
+
+std::string inbox(workspace_id ws, time_point received, lead_id lead) {
+  auto out = with_ws(ws, 16);
+  put_u64(out, ~time_bits(received)); // newest first
+  put_u64(out, lead.value);
+  return out;
+}
+
+std::string event(workspace_id ws, std::string_view event_id) {
+  auto out = with_ws(ws, event_id.size());
+  out.append(event_id);
+  return out;
+}
+
+std::string dnc(workspace_id ws, std::string_view value) {
+  auto out = with_ws(ws, value.size());
+  out.append(value);
+  return out;
+}
+
+std::string usage(workspace_id ws, account_id account, date::local_days day) {
+  auto out = with_ws(ws, 12);
+  put_u64(out, account.value);
+  put_u32(out, day_bits(day));
+  return out;
+}
+
+std::optional<workspace_id> workspace_of(std::string_view k) {
+  if (k.size() < 8) return std::nullopt;
+  return workspace_id{get_uint(k, 0, 8)};
+}
+
+std::optional<due_key> parse_due(std::string_view k) {
+  if (k.size() != 24) return std::nullopt;
+  return due_key{workspace_id{get_uint(k, 0, 8)},
+                 from_ms(static_cast<int64_t>(get_uint(k, 8, 8))),
+                 enrollment_id{get_uint(k, 16, 8)}};
+}
+
+std::optional<intent_key> parse_intent(std::string_view k) {
+  if (k.size() != 20) return std::nullopt;
+  return intent_key{workspace_id{get_uint(k, 0, 8)},
+                    enrollment_id{get_uint(k, 8, 8)},
+                    static_cast<uint16_t>(get_uint(k, 16, 2)),
+                    static_cast<uint16_t>(get_uint(k, 18, 2))};
+}
+
+std::optional<usage_key> parse_usage(std::string_view k) {
+  if (k.size() != 20) return std::nullopt;
+  auto bits = static_cast<uint32_t>(get_uint(k, 16, 4)) ^ 0x80000000u;
+  return usage_key{workspace_id{get_uint(k, 0, 8)},
+                   account_id{get_uint(k, 8, 8)},
+                   date::local_days{date::days{static_cast<int32_t>(bits)}}};
+}
+
+std::optional<event_key> parse_event(std::string_view k) {
+  if (k.size() < 8) return std::nullopt;
+  return event_key{workspace_id{get_uint(k, 0, 8)}, k.substr(8)};
+}
+
+} // namespace key
+
+} // namespace herald::storage

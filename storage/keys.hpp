@@ -1,0 +1,102 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <date/date.h>
+
+#include "engine/enrollment_machine.hpp"
+#include "engine/ids.hpp"
+#include "engine/time.hpp"
+
+namespace herald::storage {
+
+/// The column families. Every key except meta's starts with the workspace id (8
+/// bytes, big-endian), so a workspace can be scanned, exported, moved or
+/// deleted on its own.
+enum class cf : uint8_t {
+  meta,        // "default": schema version
+  workspaces,  // [ws]
+  keys,        // [ws][key]: workspace keys, hashed
+  accounts,    // [ws][account]
+  sequences,   // [ws][sequence]
+  leads,       // [ws][1][lead] records; [ws][2][external id] -> lead id
+  enrollments, // [ws][enrollment]: state snapshots
+  due,     // [ws][due ms][enrollment] -> generation: what the timers wait for
+  intents, // [ws][enrollment][step][attempt]: open send intents
+  history, // [ws][lead][at ms][enrollment][step][event]
+  inbox,   // [ws][newest first][lead]
+  events,  // [ws][event id] -> received at: processed event ids
+  dnc,     // [ws][email or domain]
+  usage,   // [ws][account][local day]: budget counters
+};
+
+inline constexpr size_t cf_count = 14;
+
+/// The column family's name in RocksDB.
+std::string_view cf_name(cf c) noexcept;
+
+/// Printable form of a binary key (hex), for error messages.
+std::string printable(std::string_view key);
+
+namespace key {
+
+std::string workspace_prefix(workspace_id ws);
+/// The first key after every key of `ws` (the end of a range delete or scan).
+std::string workspace_end(workspace_id ws);
+
+std::string workspace(workspace_id ws);
+std::string api_key(workspace_id ws, key_id id);
+std::string account(workspace_id ws, account_id id);
+std::string sequence(workspace_id ws, sequence_id id);
+std::string lead(workspace_id ws, lead_id id);
+std::string lead_external(workspace_id ws, std::string_view external_id);
+std::string enrollment(workspace_id ws, enrollment_id id);
+std::string due(workspace_id ws, time_point due, enrollment_id id);
+std::string intent(workspace_id ws, enrollment_id id, uint16_t step,
+                   uint16_t attempt);
+std::string history(workspace_id ws, lead_id lead, time_point at,
+                    enrollment_id id, uint16_t step, history_event what);
+std::string history_prefix(workspace_id ws, lead_id lead);
+std::string inbox(workspace_id ws, time_point received, lead_id lead);
+std::string event(workspace_id ws, std::string_view event_id);
+std::string dnc(workspace_id ws, std::string_view value);
+std::string usage(workspace_id ws, account_id account, date::local_days day);
+
+/// The workspace a key belongs to; nullopt when the key is too short.
+std::optional<workspace_id> workspace_of(std::string_view k);
+
+struct due_key {
+  workspace_id ws;
+  time_point due;
+  enrollment_id id;
+};
+std::optional<due_key> parse_due(std::string_view k);
+
+struct intent_key {
+  workspace_id ws;
+  enrollment_id id;
+  uint16_t step;
+  uint16_t attempt;
+};
+std::optional<intent_key> parse_intent(std::string_view k);
+
+struct usage_key {
+  workspace_id ws;
+  account_id account;
+  date::local_days day;
+};
+std::optional<usage_key> parse_usage(std::string_view k);
+
+struct event_key {
+  workspace_id ws;
+  std::string_view event_id;
+};
+std::optional<event_key> parse_event(std::string_view k);
+
+} // namespace key
+
+} // namespace herald::storage

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/enrollment_machine.hpp"
+#include "engine/ids.hpp"
+#include "engine/model.hpp"
+#include "engine/time.hpp"
+
+namespace herald::storage {
+
+/// A send intent: made durable before the provider is called. Its key names the
+/// enrollment, step and attempt; an intent still present after a restart had no
+/// recorded outcome and must be resolved, never resent blindly.
+struct send_intent {
+  enrollment_id enrollment;
+  uint16_t step = 0;
+  uint16_t attempt = 0;
+  account_id account;
+  step_channel kind = step_channel::email;
+  time_point created_at{};
+};
+
+/// One line of a lead's outreach history (what the state machine records).
+struct history_entry {
+  enrollment_id enrollment;
+  uint16_t step = 0;
+  history_event what = history_event::sent;
+  history_reason why = history_reason::none;
+  account_id account; // invalid when no account was involved
+  time_point at{};
+};
+
+/// A reply kept for the unified inbox.
+struct inbox_entry {
+  lead_id lead;
+  sequence_id sequence;
+  uint16_t step = 0;
+  account_id account;
+  channel via = channel::email;
+  std::string text;
+  time_point received_at{};
+};
+
+/// A do-not-contact entry: an email address or a whole domain.
+struct do_not_contact {
+  std::string value; // lowercase email or domain
+  bool domain = false;
+  time_point added_at{};
+};
+
+/// An account's use of its budgets on one local day (given back grants
+/// excluded).
+struct usage_counters {
+  uint32_t emails = 0;
+  uint32_t invites = 0;
+  uint32_t messages = 0;
+};
+
+/// A workspace key, stored only as its hash.
+struct api_key {
+  key_id id;
+  workspace_id workspace;
+  std::string hash; // BLAKE2b of the key, raw bytes
+  time_point created_at{};
+};
+
+} // namespace herald::storage

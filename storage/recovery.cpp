@@ -1,0 +1,130 @@
+#include "storage/recovery.hpp"
+
+#include "storage/codec.hpp"
+#include "storage/keys.hpp"
+
+namespace herald::storage {
+
+namespace {
+
+storage_error bad_value(std::string_view what, std::string_view k) {
+  return storage_error{errc::bad_value, std::string{what}, printable(k)};
+}
+
+// Runs a scan whose visitor may fail: the first failure stops it and is
+// returned.
+template<class Visit>
+status scan_checked(const store& db, cf c, std::string_view begin,
+                    Visit&& visit) {
+  std::optional<storage_error> failure;
+  auto st = db.scan(c, begin, {}, [&](std::string_view k, std::string_view v) {
+    failure = visit(k, v);
+    return !failure;
+  });
+  if (!st) return st;
+  if (failure) return *failure;
+  return done{};
+}
+
+} // namespace
+
+void put_due(write_set& w, const due_entry& e) {
+  w.put(cf::due, key::due(e.ws, e.due, e.id), encode_due_value(e.generation));
+}
+
+void erase_due(write_set& w, workspace_id ws, time_point due,
+               enrollment_id id) {
+  w.erase(cf::due, key::due(ws, due, id));
+}
+
+void put_processed_event(write_set& w, workspace_id ws,
+                         std::string_view event_id, time_point at) {
+  w.put(cf::events, key::event(ws, event_id), encode_event_value(at));
+}
+
+status scan_due(const store& db,
+                const std::function<void(const due_entry&)>& fn) {
+  return scan_checked(
+    db, cf::due, {},
+    [&](std::string_view k,
+        std::string_view v) -> std::optional<storage_error> {
+      auto parsed = key::parse_due(k);
+      if (!parsed) return bad_value("due index key of the wrong size", k);
+      auto generation = decode_due_value(v);
+      if (!generation) return bad_value(generation.error().message, k);
+      fn(due_entry{parsed->ws, parsed->id, parsed->due, *generation});
+      return std::nullopt;
+    });
+}
+
+status scan_open_intents(const store& db,
+                         const std::function<void(const open_intent&)>& fn) {
+  return scan_checked(db, cf::intents, {},
+                      [&](std::string_view k,
+                          std::string_view v) -> std::optional<storage_error> {
+                        auto ws = key::workspace_of(k);
+                        auto intent = decode_send_intent(v);
+                        if (!ws || !intent)
+                          return bad_value(intent ? "intent key too short"
+                                                  : intent.error().message,
+                                           k);
+                        fn(open_intent{*ws, *intent});
+                        return std::nullopt;
+                      });
+}
+
+status scan_usage(const store& db, date::local_days since,
+                  const std::function<void(const day_usage&)>& fn) {
+  return scan_checked(
+    db, cf::usage, {},
+    [&](std::string_view k,
+        std::string_view v) -> std::optional<storage_error> {
+      auto parsed = key::parse_usage(k);
+      if (!parsed) return bad_value("usage key of the wrong size", k);
+      if (parsed->day < since) return std::nullopt;
+      auto counters = decode_usage_counters(v);
+      if (!counters) return bad_value(counters.error().message, k);
+      fn(day_usage{parsed->ws, parsed->account, parsed->day, *counters});
+      return std::nullopt;
+    });
+}
+
+status
+scan_processed_events(const store& db, time_point since,
+                      const std::function<void(const processed_event&)>& fn) {
+  return scan_checked(
+    db, cf::events, {},
+    [&](std::string_view k,
+        std::string_view v) -> std::optional<storage_error> {
+      auto parsed = key::parse_event(k);
+      auto at = decode_event_value(v);
+      if (!parsed || !at)
+        return bad_value(at ? "event key too short" : at.error().message, k);
+      if (*at >= since)
+        fn(processed_event{parsed->ws, std::string{parsed->event_id}, *at});
+      return std::nullopt;
+    });
+}
+
+expected<uint64_t> purge_processed_events(store& db, time_point before) {
+  write_set w;
+  uint64_t purged = 0;
+  auto st =
+    scan_checked(db, cf::events, {},
+                 [&](std::string_view k,
+                     std::string_view v) -> std::optional<storage_error> {
+                   auto at = decode_event_value(v);
+                   if (!at) return bad_value(at.error().message, k);
+                   if (*at < before) {
+                     w.erase(cf::events, k);
+                     ++purged;
+                   }
+                   return std::nullopt;
+                 });
+  if (!st) return st.error();
+  if (!w.empty())
+    if (auto ok = db.write(w, false); !ok) return ok.error();
+  return purged;
+}
+
+} // namespace herald::storage

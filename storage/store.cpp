@@ -1,0 +1,239 @@
+#include "storage/store.hpp"
+
+#include <algorithm>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/transaction_log.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include "storage/store_impl.hpp"
+
+namespace herald::storage {
+
+namespace {
+
+constexpr std::string_view schema_key = "schema_version";
+
+rocksdb::ColumnFamilyOptions
+cf_options(const storage_options& o,
+           const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions c;
+  // Memtables of all families share the write-buffer manager's cap; one
+  // family's own buffer stays small so a dozen of them cannot reach it alone.
+  c.write_buffer_size =
+    std::clamp<size_t>(o.write_buffer_bytes / 4, 1 << 20, size_t{16} << 20);
+  c.max_write_buffer_number = 3;
+  c.compression = rocksdb::kLZ4Compression;
+  c.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.cache_index_and_filter_blocks = true; // table readers charged to the cache
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.format_version = 5;
+  c.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return c;
+}
+
+uint64_t int_property(rocksdb::DB& db, const std::string& name) {
+  uint64_t v = 0;
+  db.GetAggregatedIntProperty(name, &v);
+  return v;
+}
+
+} // namespace
+
+storage_error translate(const rocksdb::Status& s, std::string_view what,
+                        std::string_view key) {
+  errc code = errc::other;
+  if (s.IsIOError())
+    code = errc::io_error;
+  else if (s.IsCorruption())
+    code = errc::corruption;
+  else if (s.IsInvalidArgument() || s.IsNotSupported())
+    code = errc::invalid_argument;
+  else if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut())
+    code = errc::busy;
+  else if (s.IsShutdownInProgress())
+    code = errc::shutting_down;
+  return storage_error{code, std::string{what} + ": " + s.ToString(),
+                       printable(key)};
+}
+
+store::impl::~impl() {
+  if (!db) return;
+  for (auto* h : handles)
+    if (h != nullptr) db->DestroyColumnFamilyHandle(h);
+  db->Close();
+}
+
+rocksdb::Status store::impl::append(rocksdb::WriteBatch& batch,
+                                    const write_set& w) const {
+  rocksdb::Status st;
+  w.for_each([&](write_set::op o, cf c, std::string_view k,
+                 std::string_view v) {
+    if (!st.ok()) return;
+    rocksdb::Slice key{k.data(), k.size()};
+    switch (o) {
+      case write_set::op::put:
+        st = batch.Put(handle(c), key, rocksdb::Slice{v.data(), v.size()});
+        break;
+      case write_set::op::erase: st = batch.Delete(handle(c), key); break;
+      case write_set::op::erase_range:
+        st =
+          batch.DeleteRange(handle(c), key, rocksdb::Slice{v.data(), v.size()});
+        break;
+    }
+  });
+  return st;
+}
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+  // nop
+}
+
+store::~store() = default;
+
+expected<std::unique_ptr<store>> store::open(const storage_options& o) {
+  auto p = std::make_unique<impl>();
+  p->options = o;
+  p->cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  rocksdb::DBOptions db;
+  db.create_if_missing = true;
+  db.create_missing_column_families = true;
+  db.max_background_jobs = o.background_jobs;
+  db.max_total_wal_size = o.max_wal_bytes;
+  db.write_buffer_manager =
+    std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes);
+  db.bytes_per_sync = 1 << 20;
+  db.keep_log_file_num = 3;
+  db.max_log_file_size = 8 << 20;
+  auto family = cf_options(o, p->cache);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (size_t i = 0; i < cf_count; ++i)
+    descriptors.emplace_back(std::string{cf_name(static_cast<cf>(i))}, family);
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(db, o.path, descriptors, &p->handles, &raw);
+  if (!st.ok()) return translate(st, "open " + o.path);
+  p->db.reset(raw);
+  std::unique_ptr<store> s{new store{std::move(p)}};
+  auto version = s->get(cf::meta, schema_key);
+  if (!version) return version.error();
+  if (!*version) {
+    write_set w;
+    w.put(cf::meta, schema_key, std::to_string(schema_version));
+    if (auto ok = s->write(w, true); !ok) return ok.error();
+  } else if (**version != std::to_string(schema_version)) {
+    return storage_error{errc::invalid_argument,
+                         "database schema version " + **version +
+                           "; this build reads version " +
+                           std::to_string(schema_version),
+                         std::string{schema_key}};
+  }
+  return s;
+}
+
+expected<std::optional<std::string>> store::get(cf c,
+                                                std::string_view key) const {
+  std::string value;
+  auto st = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(c),
+                           rocksdb::Slice{key.data(), key.size()}, &value);
+  if (st.IsNotFound()) return std::optional<std::string>{};
+  if (!st.ok()) return translate(st, "get", key);
+  return std::optional<std::string>{std::move(value)};
+}
+
+status store::write(const write_set& w, bool sync) {
+  rocksdb::WriteBatch batch;
+  if (auto st = impl_->append(batch, w); !st.ok())
+    return translate(st, "write");
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  auto st = impl_->db->Write(wo, &batch);
+  if (!st.ok()) return translate(st, "write");
+  return done{};
+}
+
+status store::scan(
+  cf c, std::string_view begin, std::string_view end,
+  const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper{end.data(), end.size()};
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it{
+    impl_->db->NewIterator(ro, impl_->handle(c))};
+  for (it->Seek(rocksdb::Slice{begin.data(), begin.size()}); it->Valid();
+       it->Next()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (!fn(std::string_view{k.data(), k.size()},
+            std::string_view{v.data(), v.size()}))
+      break;
+  }
+  if (!it->status().ok())
+    return translate(it->status(), "scan " + std::string{cf_name(c)}, begin);
+  return done{};
+}
+
+status store::scan_prefix(
+  cf c, std::string_view prefix,
+  const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  // The end of the prefix range: the prefix with its last byte below 0xFF
+  // bumped.
+  std::string end{prefix};
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF)
+    end.pop_back();
+  if (!end.empty())
+    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return scan(c, prefix, end, fn);
+}
+
+status store::delete_workspace(workspace_id ws) {
+  write_set w;
+  auto begin = key::workspace_prefix(ws);
+  auto end = key::workspace_end(ws);
+  for (size_t i = 1; i < cf_count; ++i)
+    w.erase_range(static_cast<cf>(i), begin, end);
+  return write(w, true);
+}
+
+status store::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  auto st = impl_->db->Flush(fo, impl_->handles);
+  if (!st.ok()) return translate(st, "flush");
+  return done{};
+}
+
+status store::compact() {
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : impl_->handles) {
+    auto st = impl_->db->CompactRange(co, h, nullptr, nullptr);
+    if (!st.ok()) return translate(st, "compact");
+  }
+  return done{};
+}
+
+store_figures store::figures() const {
+  auto& db = *impl_->db;
+  store_figures f;
+  f.memtable_bytes = int_property(db, "rocksdb.cur-size-all-mem-tables");
+  f.block_cache_bytes = impl_->cache->GetUsage();
+  f.table_reader_bytes = int_property(db, "rocksdb.estimate-table-readers-mem");
+  f.sst_bytes = int_property(db, "rocksdb.total-sst-files-size");
+  rocksdb::VectorLogPtr logs;
+  if (db.GetSortedWalFiles(logs).ok())
+    for (const auto& log : logs)
+      f.wal_bytes += log->SizeFileBytes();
+  return f;
+}
+
+const storage_options& store::options() const noexcept {
+  return impl_->options;
+}
+
+} // namespace herald::storage

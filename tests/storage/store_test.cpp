@@ -1,0 +1,161 @@
+#include "storage/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "storage/keys.hpp"
+#include "temp_dir.hpp"
+
+namespace herald::storage {
+namespace {
+
+storage_options options_at(const std::string& path) {
+  storage_options o;
+  o.path = path;
+  return o;
+}
+
+std::unique_ptr<store> open_or_die(const std::string& path) {
+  auto s = store::open(options_at(path));
+  EXPECT_TRUE(s) << (s ? "" : s.error().message);
+  return s ? std::move(*s) : nullptr;
+}
+
+TEST(Store, WritesReadsAndSurvivesAReopen) {
+  test::temp_dir dir;
+  {
+    auto s = open_or_die(dir.str());
+    write_set w;
+    w.put(cf::workspaces, key::workspace(workspace_id{1}), "one");
+    w.put(cf::accounts, key::account(workspace_id{1}, account_id{2}), "acc");
+    ASSERT_TRUE(s->write(w, true));
+    EXPECT_EQ(s->get(cf::workspaces, key::workspace(workspace_id{1}))->value(),
+              "one");
+    EXPECT_FALSE(
+      s->get(cf::workspaces, key::workspace(workspace_id{9}))->has_value());
+  }
+  auto s = open_or_die(dir.str());
+  EXPECT_EQ(
+    s->get(cf::accounts, key::account(workspace_id{1}, account_id{2}))->value(),
+    "acc");
+}
+
+TEST(Store, ColumnFamiliesKeepTheirKeysApart) {
+  test::temp_dir dir;
+  auto s = open_or_die(dir.str());
+  write_set w;
+  auto k = key::sequence(workspace_id{1}, sequence_id{1});
+  w.put(cf::sequences, k, "seq");
+  ASSERT_TRUE(s->write(w, false));
+  EXPECT_FALSE(s->get(cf::accounts, k)->has_value());
+}
+
+TEST(Store, ScansAWorkspaceAloneInKeyOrder) {
+  test::temp_dir dir;
+  auto s = open_or_die(dir.str());
+  write_set w;
+  for (uint64_t ws = 1; ws <= 3; ++ws)
+    for (uint64_t e = 1; e <= 5; ++e)
+      w.put(cf::enrollments,
+            key::enrollment(workspace_id{ws}, enrollment_id{6 - e}),
+            std::to_string(ws) + ":" + std::to_string(6 - e));
+  ASSERT_TRUE(s->write(w, false));
+  std::vector<std::string> seen;
+  ASSERT_TRUE(s->scan_prefix(cf::enrollments,
+                             key::workspace_prefix(workspace_id{2}),
+                             [&](std::string_view k, std::string_view v) {
+                               EXPECT_EQ(key::workspace_of(k), workspace_id{2});
+                               seen.emplace_back(v);
+                               return true;
+                             }));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"2:1", "2:2", "2:3", "2:4", "2:5"}));
+}
+
+TEST(Store, DeletingAWorkspaceLeavesTheOthers) {
+  test::temp_dir dir;
+  auto s = open_or_die(dir.str());
+  write_set w;
+  for (uint64_t ws = 1; ws <= 3; ++ws) {
+    w.put(cf::workspaces, key::workspace(workspace_id{ws}), "w");
+    w.put(cf::leads, key::lead(workspace_id{ws}, lead_id{1}), "l");
+    w.put(cf::events, key::event(workspace_id{ws}, "evt_1"), "e");
+  }
+  ASSERT_TRUE(s->write(w, false));
+  ASSERT_TRUE(s->delete_workspace(workspace_id{2}));
+  for (uint64_t ws = 1; ws <= 3; ++ws) {
+    bool kept = ws != 2;
+    EXPECT_EQ(
+      s->get(cf::workspaces, key::workspace(workspace_id{ws}))->has_value(),
+      kept);
+    EXPECT_EQ(
+      s->get(cf::leads, key::lead(workspace_id{ws}, lead_id{1}))->has_value(),
+      kept);
+    EXPECT_EQ(
+      s->get(cf::events, key::event(workspace_id{ws}, "evt_1"))->has_value(),
+      kept);
+  }
+}
+
+TEST(Store, RefusesAnotherSchemaVersion) {
+  test::temp_dir dir;
+  {
+    auto s = open_or_die(dir.str());
+    write_set w;
+    w.put(cf::meta, "schema_version", "7");
+    ASSERT_TRUE(s->write(w, true));
+  }
+  auto s = store::open(options_at(dir.str()));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, errc::invalid_argument);
+  EXPECT_NE(s.error().message.find("schema version 7"), std::string::npos);
+}
+
+TEST(Store, OpenFailureIsAnErrorNotACrash) {
+  test::temp_dir dir;
+  // A path under a regular file cannot hold a database.
+  std::ofstream{(dir.path() / "a-file").string()} << "x";
+  auto t = store::open(options_at((dir.path() / "a-file" / "db").string()));
+  ASSERT_FALSE(t);
+  EXPECT_FALSE(t.error().message.empty());
+}
+
+TEST(Store, KeysSortByWorkspaceThenTime) {
+  auto a = key::due(workspace_id{1}, from_ms(5000), enrollment_id{9});
+  auto b = key::due(workspace_id{1}, from_ms(60000), enrollment_id{1});
+  auto c = key::due(workspace_id{2}, from_ms(1), enrollment_id{1});
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  auto parsed = key::parse_due(b);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->ws, workspace_id{1});
+  EXPECT_EQ(parsed->due, from_ms(60000));
+  EXPECT_EQ(parsed->id, enrollment_id{1});
+  auto newer = key::inbox(workspace_id{1}, from_ms(2000), lead_id{1});
+  auto older = key::inbox(workspace_id{1}, from_ms(1000), lead_id{1});
+  EXPECT_LT(newer, older); // the inbox lists newest first
+  auto day = date::local_days{date::days{-3}};
+  auto u = key::parse_usage(key::usage(workspace_id{1}, account_id{2}, day));
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->day, day);
+  EXPECT_LT(key::usage(workspace_id{1}, account_id{2}, day),
+            key::usage(workspace_id{1}, account_id{2}, day + date::days{10}));
+}
+
+TEST(Store, FiguresReportMemoryAndDisk) {
+  test::temp_dir dir;
+  auto s = open_or_die(dir.str());
+  write_set w;
+  for (uint64_t e = 1; e <= 10'000; ++e)
+    w.put(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{e}),
+          std::string(60, 'x'));
+  ASSERT_TRUE(s->write(w, false));
+  EXPECT_GT(s->figures().memtable_bytes, 0u);
+  ASSERT_TRUE(s->flush());
+  ASSERT_TRUE(s->compact());
+  EXPECT_GT(s->figures().sst_bytes, 0u);
+}
+
+} // namespace
+} // namespace herald::storage
