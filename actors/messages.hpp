@@ -1,0 +1,53 @@
+#pragma once
+
+// The atoms and message types of herald's actors (CAF 0.17: atoms are at most 10
+// characters; custom types carry a 0.17-style inspect).
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "engine/timing_wheel.hpp"
+
+namespace herald {
+
+// In the engine's namespace, for argument-dependent lookup. A timer travels as its id,
+// due time and generation.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, timer_entry& x) {
+  uint64_t id = x.id();
+  int64_t due = x.due_ms();
+  uint32_t generation = x.generation();
+  return f(caf::meta::type_name("timer_entry"), id, due, generation,
+           caf::meta::load_callback([&]() -> caf::error {
+             x = timer_entry{id, due, generation};
+             return caf::none;
+           }));
+}
+
+} // namespace herald
+
+namespace herald::actors {
+
+/// Arm a timer: (arm_atom, enrollment id, due ms, generation).
+using arm_atom = caf::atom_constant<caf::atom("arm")>;
+/// Move a timer shard's time: (advance_atom, now ms) -> (next due ms or -1, fired).
+using advance_atom = caf::atom_constant<caf::atom("advance")>;
+/// Timers that came due: (fired_atom, fired_timers).
+using fired_atom = caf::atom_constant<caf::atom("fired")>;
+
+/// A batch of timers that came due together, in due order.
+struct fired_timers {
+  std::vector<timer_entry> entries;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fired_timers& x) {
+  return f(caf::meta::type_name("fired_timers"), x.entries);
+}
+
+} // namespace herald::actors

@@ -1,0 +1,31 @@
+#include "actors/timer_shard.hpp"
+
+#include <caf/send.hpp>
+
+namespace herald::actors {
+
+timer_shard_actor::behavior_type
+timer_shard(timer_shard_actor::stateful_pointer<timer_shard_state> self,
+            time_point start, timer_sink_actor sink) {
+  self->state.wheel.emplace(start);
+  self->state.sink = std::move(sink);
+  return {
+    [self](arm_atom, uint64_t id, int64_t due_ms, uint32_t generation) {
+      self->state.wheel->insert(timer_entry{id, due_ms, generation});
+    },
+    [self](advance_atom, int64_t now_ms) -> caf::result<int64_t, uint64_t> {
+      auto& st = self->state;
+      fired_timers batch;
+      auto n =
+        st.wheel->pop_due(from_ms(now_ms), [&batch](const timer_entry& e) {
+          batch.entries.push_back(e);
+        });
+      if (n > 0) self->send(st.sink, fired_atom::value, std::move(batch));
+      st.fired += n;
+      auto next = st.wheel->next_due();
+      return {next ? to_ms(*next) : int64_t{-1}, static_cast<uint64_t>(n)};
+    },
+  };
+}
+
+} // namespace herald::actors
