@@ -1,7 +1,7 @@
 #pragma once
 
-// The atoms and message types of herald's actors (CAF 0.17: atoms are at most 10
-// characters; custom types carry a 0.17-style inspect).
+// The atoms and message types of herald's actors (CAF 0.17: atoms are at most
+// 10 characters; custom types carry a 0.17-style inspect).
 
 #include <cstdint>
 #include <vector>
@@ -15,9 +15,9 @@
 
 namespace herald {
 
-// In the engine's namespace, for argument-dependent lookup. A timer travels as its id,
-// due time and generation.
-template <class Inspector>
+// In the engine's namespace, for argument-dependent lookup. A timer travels as
+// its id, due time and generation.
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, timer_entry& x) {
   uint64_t id = x.id();
   int64_t due = x.due_ms();
@@ -35,7 +35,8 @@ namespace herald::actors {
 
 /// Arm a timer: (arm_atom, enrollment id, due ms, generation).
 using arm_atom = caf::atom_constant<caf::atom("arm")>;
-/// Move a timer shard's time: (advance_atom, now ms) -> (next due ms or -1, fired).
+/// Move a timer shard's time: (advance_atom, now ms) -> (next due ms or -1,
+/// fired).
 using advance_atom = caf::atom_constant<caf::atom("advance")>;
 /// Timers that came due: (fired_atom, fired_timers).
 using fired_atom = caf::atom_constant<caf::atom("fired")>;
@@ -45,7 +46,7 @@ struct fired_timers {
   std::vector<timer_entry> entries;
 };
 
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fired_timers& x) {
   return f(caf::meta::type_name("fired_timers"), x.entries);
 }
