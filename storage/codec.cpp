@@ -1,6 +1,8 @@
 #include "storage/codec.hpp"
 
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "storage/varint.hpp"
 
@@ -8,7 +10,7 @@ namespace herald::storage {
 
 namespace {
 
-// Appends one record: the version byte, then fields in order.
+// Appends one record: the version byte, then the fields in the order called.
 class writer {
  public:
   explicit writer(std::string& out) : out_(out) {
@@ -22,11 +24,15 @@ class writer {
   writer& s(int64_t v) { return u(zigzag(v)); }
   writer& t(time_point v) { return s(to_ms(v)); }
   writer& d(duration v) { return s(v.count()); }
-  writer& b(bool v) { return u(v ? 1 : 0); }
-  template<class E>
-  writer& e(E v) {
+  writer& day(date::local_days v) { return s(v.time_since_epoch().count()); }
+  writer& byte(uint8_t v) {
     out_.push_back(static_cast<char>(v));
     return *this;
+  }
+  writer& b(bool v) { return byte(v ? 1 : 0); }
+  template<class E>
+  writer& e(E v) {
+    return byte(static_cast<uint8_t>(v));
   }
   writer& str(std::string_view v) {
     u(v.size());
@@ -37,10 +43,12 @@ class writer {
   writer& id(herald::id<Tag> v) {
     return u(v.value);
   }
-  writer& days(const std::vector<date::local_days>& v) {
-    u(v.size());
-    for (auto d : v)
-      s(d.time_since_epoch().count());
+  // The count, then each element as `write_one` writes it.
+  template<class T, class F>
+  writer& list(const std::vector<T>& xs, F write_one) {
+    u(xs.size());
+    for (const auto& x : xs)
+      write_one(x);
     return *this;
   }
 
@@ -48,8 +56,9 @@ class writer {
   std::string& out_;
 };
 
-// Reads one record, keeping the first failure (later reads then return
-// defaults).
+// Reads one record. The first failure is kept and every later read returns a
+// default without consuming anything, so decoders read straight through and
+// ask finish() at the end. Field names are only turned into text on failure.
 class reader {
  public:
   reader(std::string_view in, std::string_view record)
@@ -58,7 +67,7 @@ class reader {
       fail(codec_error::truncated, "version");
       return;
     }
-    auto version = static_cast<uint8_t>(in_[0]);
+    auto version = static_cast<uint8_t>(in_.front());
     in_.remove_prefix(1);
     if (version != record_version) {
       failed_ = true;
@@ -71,42 +80,73 @@ class reader {
 
   uint64_t u(std::string_view field) {
     if (failed_) return 0;
-    uint64_t v = 0;
-    switch (get_varint(in_, v)) {
+    auto [status, v] = get_varint(in_);
+    switch (status) {
       case varint_status::ok: return v;
       case varint_status::truncated: fail(codec_error::truncated, field); break;
-      case varint_status::overlong: fail(codec_error::bad_value, field); break;
+      case varint_status::overlong:
+        fail(codec_error::bad_value, field, "varint past 64 bits");
+        break;
     }
     return 0;
   }
   template<class Int>
-  Int bounded(std::string_view field) {
+  Int unsigned_as(std::string_view field) {
     auto v = u(field);
     if (v > std::numeric_limits<Int>::max()) {
-      fail(codec_error::bad_value, field);
+      fail(codec_error::bad_value, field, std::to_string(v) + " out of range");
       return 0;
     }
     return static_cast<Int>(v);
   }
   int64_t s(std::string_view field) { return unzigzag(u(field)); }
+  template<class Int>
+  Int signed_as(std::string_view field) {
+    auto v = s(field);
+    if (v < std::numeric_limits<Int>::min() ||
+        v > std::numeric_limits<Int>::max()) {
+      fail(codec_error::bad_value, field, std::to_string(v) + " out of range");
+      return 0;
+    }
+    return static_cast<Int>(v);
+  }
   time_point t(std::string_view field) { return from_ms(s(field)); }
   duration d(std::string_view field) { return duration{s(field)}; }
+  date::local_days day(std::string_view field) {
+    return date::local_days{date::days{signed_as<date::days::rep>(field)}};
+  }
+  uint8_t byte(std::string_view field) {
+    if (failed_) return 0;
+    if (in_.empty()) {
+      fail(codec_error::truncated, field);
+      return 0;
+    }
+    auto v = static_cast<uint8_t>(in_.front());
+    in_.remove_prefix(1);
+    return v;
+  }
   bool b(std::string_view field) {
-    auto v = u(field);
-    if (v > 1) fail(codec_error::bad_value, field);
+    auto v = byte(field);
+    if (v > 1) fail(codec_error::bad_value, field, "bool " + std::to_string(v));
     return v == 1;
+  }
+  // A flags byte in which only the bits of `known` may be set.
+  uint8_t flags(std::string_view field, uint8_t known) {
+    auto v = byte(field);
+    if ((v & ~known) != 0) {
+      fail(codec_error::bad_value, field,
+           "unknown bits in " + std::to_string(v));
+      return 0;
+    }
+    return v;
   }
   template<class E>
   E e(std::string_view field) {
-    if (failed_) return E{};
-    if (in_.empty()) {
-      fail(codec_error::truncated, field);
-      return E{};
-    }
-    auto v = static_cast<uint8_t>(in_[0]);
-    in_.remove_prefix(1);
-    if (v >= enum_names<E>::values.size()) {
-      fail(codec_error::bad_value, field);
+    constexpr auto size = enum_names<E>::values.size();
+    auto v = byte(field);
+    if (v >= size) {
+      fail(codec_error::bad_value, field,
+           "enumerator " + std::to_string(v) + " of " + std::to_string(size));
       return E{};
     }
     return static_cast<E>(v);
@@ -126,85 +166,104 @@ class reader {
   Id id(std::string_view field) {
     return Id{u(field)};
   }
-  // A count of elements that take at least one byte each: never more than the
-  // bytes left, so garbage cannot ask for a huge allocation.
-  size_t count(std::string_view field) {
-    auto n = u(field);
-    if (!failed_ && n > in_.size()) fail(codec_error::truncated, field);
-    return failed_ ? 0 : static_cast<size_t>(n);
-  }
-  std::vector<date::local_days> days(std::string_view field) {
-    std::vector<date::local_days> out(count(field));
-    for (auto& d : out)
-      d = date::local_days{date::days{bounded_days(field)}};
+  // A count, then each element as `read_one` reads it; failures inside name
+  // the element (`name[i].field`). Every element takes at least `min_bytes`,
+  // so a count the bytes left cannot hold is refused before any allocation.
+  template<class T, class F>
+  std::vector<T> list(std::string_view name, size_t min_bytes, F read_one) {
+    auto n = u(name);
+    if (failed_) return {};
+    if (n > in_.size() / min_bytes) {
+      fail(codec_error::truncated, name,
+           std::to_string(n) + " elements in " + std::to_string(in_.size()) +
+             " bytes");
+      return {};
+    }
+    std::vector<T> out;
+    out.reserve(static_cast<size_t>(n));
+    auto outer = std::exchange(list_, name);
+    for (size_t i = 0; i < n && !failed_; ++i) {
+      index_ = i;
+      out.push_back(read_one());
+    }
+    list_ = outer;
     return out;
   }
 
+  // The value, or the first failure; trailing_bytes when bytes are left.
   template<class T>
   decoded<T> finish(T value) {
     if (!failed_ && !in_.empty()) {
       failed_ = true;
-      failure_ = {codec_error::trailing_bytes,
-                  std::string{record_} + " record has " +
-                    std::to_string(in_.size()) + " trailing bytes"};
+      failure_ = {
+        codec_error::trailing_bytes,
+        std::string{record_} + " record has " + std::to_string(in_.size()) +
+          (in_.size() == 1 ? " byte" : " bytes") + " after its last field"};
     }
-    if (failed_) return failure_;
+    if (failed_) return std::move(failure_);
     return value;
   }
 
  private:
-  int32_t bounded_days(std::string_view field) {
-    auto v = s(field);
-    if (v < std::numeric_limits<int32_t>::min() ||
-        v > std::numeric_limits<int32_t>::max()) {
-      fail(codec_error::bad_value, field);
-      return 0;
-    }
-    return static_cast<int32_t>(v);
-  }
-
-  void fail(codec_error code, std::string_view field) {
+  void fail(codec_error code, std::string_view field,
+            std::string_view detail = {}) {
     if (failed_) return;
     failed_ = true;
-    std::string what = code == codec_error::truncated ? " truncated in "
-                                                      : " has a bad value in ";
-    failure_ = {code,
-                std::string{record_} + " record" + what + std::string{field}};
+    std::string where;
+    if (!list_.empty()) {
+      where.append(list_).append("[").append(std::to_string(index_));
+      where.append("]");
+      if (!field.empty()) where.append(".");
+    }
+    where.append(field);
+    std::string text{record_};
+    if (code == codec_error::truncated) {
+      text.append(" record truncated in ").append(where);
+      if (!detail.empty()) text.append(" (").append(detail).append(")");
+    } else {
+      text.append(" record has a bad value in ").append(where);
+      if (!detail.empty()) text.append(": ").append(detail);
+    }
+    failure_ = {code, std::move(text)};
   }
 
   std::string_view in_;
   std::string_view record_;
+  // The list being read and the element's index, for failure messages.
+  std::string_view list_;
+  size_t index_ = 0;
   bool failed_ = false;
   decode_failure failure_;
 };
 
-void write_window(writer& w, const local_window& x) {
-  w.s(x.start.count()).s(x.end.count());
-}
-
-local_window read_window(reader& r) {
-  local_window x;
-  x.start = std::chrono::minutes{r.s("window.start")};
-  x.end = std::chrono::minutes{r.s("window.end")};
-  return x;
-}
-
-weekday_set read_days(reader& r) {
-  return weekday_set{r.bounded<uint8_t>("weekdays")};
-}
-
-void write_ids(writer& w, const std::vector<account_id>& ids) {
-  w.u(ids.size());
-  for (auto id : ids)
-    w.id(id);
-}
-
-std::vector<account_id> read_ids(reader& r, std::string_view field) {
-  std::vector<account_id> out(r.count(field));
-  for (auto& id : out)
-    id = r.id<account_id>(field);
+template<class T>
+std::string encoded(const T& x) {
+  std::string out;
+  encode_to(out, x);
   return out;
 }
+
+// Differences and sums of milliseconds wrap (mod 2^64) instead of overflowing:
+// exactly reversible for any two times, and garbage input cannot cause
+// undefined behaviour.
+int64_t offset(int64_t t, int64_t base) {
+  return static_cast<int64_t>(static_cast<uint64_t>(t) -
+                              static_cast<uint64_t>(base));
+}
+
+int64_t plus(int64_t base, int64_t off) {
+  return static_cast<int64_t>(static_cast<uint64_t>(base) +
+                              static_cast<uint64_t>(off));
+}
+
+constexpr uint8_t all_weekdays = 0x7F;
+
+// Elements take at least this many bytes (the smallest encoding of each).
+constexpr size_t min_id_bytes = 1;
+constexpr size_t min_day_bytes = 1;
+constexpr size_t min_field_bytes = 2; // two empty strings
+// channel, delay, condition, two empty strings, approved
+constexpr size_t min_step_bytes = 6;
 
 } // namespace
 
@@ -212,7 +271,9 @@ std::vector<account_id> read_ids(reader& r, std::string_view field) {
 // -------------------------------------------------------------------------------
 
 void encode_to(std::string& out, const workspace& x) {
-  writer{out}.id(x.id).str(x.name).str(x.timezone).days(x.holidays);
+  writer w{out};
+  w.id(x.id).str(x.name).str(x.timezone);
+  w.list(x.holidays, [&](date::local_days d) { w.day(d); });
 }
 
 decoded<workspace> decode_workspace(std::string_view bytes) {
@@ -221,12 +282,21 @@ decoded<workspace> decode_workspace(std::string_view bytes) {
   x.id = r.id<workspace_id>("id");
   x.name = r.str("name");
   x.timezone = r.str("timezone");
-  x.holidays = r.days("holidays");
+  x.holidays = r.list<date::local_days>("holidays", min_day_bytes,
+                                        [&] { return r.day(""); });
   return r.finish(std::move(x));
 }
 
-// -- account
-// ---------------------------------------------------------------------------------
+// -- sender account
+// --------------------------------------------------------------------------
+
+namespace {
+
+enum account_flags : uint8_t {
+  flag_paused_until = 1,
+};
+
+} // namespace
 
 void encode_to(std::string& out, const sender_account& x) {
   writer w{out};
@@ -234,38 +304,37 @@ void encode_to(std::string& out, const sender_account& x) {
   w.id(x.id).id(x.workspace).str(x.name).e(x.kind).str(x.timezone);
   w.u(l.daily_cap).u(l.ramp.start).u(l.ramp.increment).u(l.ramp.ceiling);
   w.d(l.spacing).d(l.jitter);
-  write_window(w, l.window);
-  w.u(l.days.bits)
-    .u(l.invites_per_day)
-    .u(l.invites_per_week)
-    .u(l.messages_per_day);
-  w.e(x.status).b(x.paused_until.has_value());
+  w.s(l.window.start.count()).s(l.window.end.count()).byte(l.days.bits);
+  w.u(l.invites_per_day).u(l.invites_per_week).u(l.messages_per_day);
+  w.e(x.status).byte(x.paused_until ? flag_paused_until : 0);
   if (x.paused_until) w.t(*x.paused_until);
   w.t(x.created_at);
 }
 
-decoded<sender_account> decode_account(std::string_view bytes) {
+decoded<sender_account> decode_sender_account(std::string_view bytes) {
   reader r{bytes, "account"};
   sender_account x;
   auto& l = x.limits;
   x.id = r.id<account_id>("id");
   x.workspace = r.id<workspace_id>("workspace");
   x.name = r.str("name");
-  x.kind = r.e<channel>("channel");
+  x.kind = r.e<channel>("kind");
   x.timezone = r.str("timezone");
-  l.daily_cap = r.bounded<uint32_t>("limits.daily_cap");
-  l.ramp.start = r.bounded<uint32_t>("limits.warmup.start");
-  l.ramp.increment = r.bounded<uint32_t>("limits.warmup.increment");
-  l.ramp.ceiling = r.bounded<uint32_t>("limits.warmup.ceiling");
+  l.daily_cap = r.unsigned_as<uint32_t>("limits.daily_cap");
+  l.ramp.start = r.unsigned_as<uint32_t>("limits.ramp.start");
+  l.ramp.increment = r.unsigned_as<uint32_t>("limits.ramp.increment");
+  l.ramp.ceiling = r.unsigned_as<uint32_t>("limits.ramp.ceiling");
   l.spacing = r.d("limits.spacing");
   l.jitter = r.d("limits.jitter");
-  l.window = read_window(r);
-  l.days = read_days(r);
-  l.invites_per_day = r.bounded<uint32_t>("limits.invites_per_day");
-  l.invites_per_week = r.bounded<uint32_t>("limits.invites_per_week");
-  l.messages_per_day = r.bounded<uint32_t>("limits.messages_per_day");
+  l.window.start = std::chrono::minutes{r.s("limits.window.start")};
+  l.window.end = std::chrono::minutes{r.s("limits.window.end")};
+  l.days = weekday_set{r.flags("limits.days", all_weekdays)};
+  l.invites_per_day = r.unsigned_as<uint32_t>("limits.invites_per_day");
+  l.invites_per_week = r.unsigned_as<uint32_t>("limits.invites_per_week");
+  l.messages_per_day = r.unsigned_as<uint32_t>("limits.messages_per_day");
   x.status = r.e<account_status>("status");
-  if (r.b("paused_until")) x.paused_until = r.t("paused_until");
+  auto flags = r.flags("flags", flag_paused_until);
+  if (flags & flag_paused_until) x.paused_until = r.t("paused_until");
   x.created_at = r.t("created_at");
   return r.finish(std::move(x));
 }
@@ -273,29 +342,34 @@ decoded<sender_account> decode_account(std::string_view bytes) {
 // -- sequence
 // --------------------------------------------------------------------------------
 
+namespace {
+
+enum sequence_flags : uint8_t {
+  flag_new_leads_cap = 1,
+  flag_stop_on_colleague_reply = 2,
+};
+
+} // namespace
+
 void encode_to(std::string& out, const sequence& x) {
   writer w{out};
-  w.id(x.id).id(x.workspace).str(x.name).u(x.steps.size());
-  for (const auto& st : x.steps)
-    w.e(st.channel)
-      .s(st.delay_days)
-      .e(st.condition)
-      .str(st.message.subject)
-      .str(st.message.body)
-      .b(st.approved);
+  w.id(x.id).id(x.workspace).str(x.name);
+  w.list(x.steps, [&](const step& st) {
+    w.e(st.channel).s(st.delay_days).e(st.condition);
+    w.str(st.message.subject).str(st.message.body).b(st.approved);
+  });
   w.e(x.status);
-  write_ids(w, x.senders.email);
-  write_ids(w, x.senders.linkedin);
+  auto write_id = [&](account_id id) { w.id(id); };
+  w.list(x.senders.email, write_id).list(x.senders.linkedin, write_id);
   const auto& sc = x.schedule;
-  w.e(sc.mode);
-  write_window(w, sc.calendar.window);
-  w.u(sc.calendar.days.bits)
-    .days(sc.calendar.holidays)
-    .e(sc.counting)
-    .d(sc.day);
-  w.b(x.new_leads_per_day.has_value());
+  const auto& cal = sc.calendar;
+  w.e(sc.mode).s(cal.window.start.count()).s(cal.window.end.count());
+  w.byte(cal.days.bits);
+  w.list(cal.holidays, [&](date::local_days d) { w.day(d); });
+  w.e(sc.counting).d(sc.day);
+  w.byte((x.new_leads_per_day ? flag_new_leads_cap : 0) |
+         (x.stop_on_colleague_reply ? flag_stop_on_colleague_reply : 0));
   if (x.new_leads_per_day) w.u(*x.new_leads_per_day);
-  w.b(x.stop_on_colleague_reply);
 }
 
 decoded<sequence> decode_sequence(std::string_view bytes) {
@@ -304,28 +378,37 @@ decoded<sequence> decode_sequence(std::string_view bytes) {
   x.id = r.id<sequence_id>("id");
   x.workspace = r.id<workspace_id>("workspace");
   x.name = r.str("name");
-  x.steps.resize(r.count("steps"));
-  for (auto& st : x.steps) {
-    st.channel = r.e<step_channel>("steps.channel");
-    st.delay_days = static_cast<int32_t>(r.s("steps.delay_days"));
-    st.condition = r.e<step_condition>("steps.condition");
-    st.message.subject = r.str("steps.template.subject");
-    st.message.body = r.str("steps.template.body");
-    st.approved = r.b("steps.approved");
-  }
+  x.steps = r.list<step>("steps", min_step_bytes, [&] {
+    step st;
+    st.channel = r.e<step_channel>("channel");
+    st.delay_days = r.signed_as<int32_t>("delay_days");
+    st.condition = r.e<step_condition>("condition");
+    st.message.subject = r.str("template.subject");
+    st.message.body = r.str("template.body");
+    st.approved = r.b("approved");
+    return st;
+  });
   x.status = r.e<sequence_status>("status");
-  x.senders.email = read_ids(r, "senders.email");
-  x.senders.linkedin = read_ids(r, "senders.linkedin");
+  auto read_id = [&] { return r.id<account_id>(""); };
+  x.senders.email = r.list<account_id>("senders.email", min_id_bytes, read_id);
+  x.senders.linkedin =
+    r.list<account_id>("senders.linkedin", min_id_bytes, read_id);
   auto& sc = x.schedule;
+  auto& cal = sc.calendar;
   sc.mode = r.e<schedule_mode>("schedule.mode");
-  sc.calendar.window = read_window(r);
-  sc.calendar.days = read_days(r);
-  sc.calendar.holidays = r.days("schedule.holidays");
-  sc.counting = r.e<delay_counting>("schedule.delay_counting");
-  sc.day = r.d("schedule.day_ms");
-  if (r.b("new_leads_per_day"))
-    x.new_leads_per_day = r.bounded<uint32_t>("new_leads_per_day");
-  x.stop_on_colleague_reply = r.b("stop_on_colleague_reply");
+  cal.window.start =
+    std::chrono::minutes{r.s("schedule.calendar.window.start")};
+  cal.window.end = std::chrono::minutes{r.s("schedule.calendar.window.end")};
+  cal.days = weekday_set{r.flags("schedule.calendar.days", all_weekdays)};
+  cal.holidays = r.list<date::local_days>(
+    "schedule.calendar.holidays", min_day_bytes, [&] { return r.day(""); });
+  sc.counting = r.e<delay_counting>("schedule.counting");
+  sc.day = r.d("schedule.day");
+  auto flags =
+    r.flags("flags", flag_new_leads_cap | flag_stop_on_colleague_reply);
+  x.stop_on_colleague_reply = flags & flag_stop_on_colleague_reply;
+  if (flags & flag_new_leads_cap)
+    x.new_leads_per_day = r.unsigned_as<uint32_t>("new_leads_per_day");
   return r.finish(std::move(x));
 }
 
@@ -334,15 +417,12 @@ decoded<sequence> decode_sequence(std::string_view bytes) {
 
 void encode_to(std::string& out, const lead& x) {
   writer w{out};
-  w.id(x.id)
-    .id(x.workspace)
-    .str(x.external_id)
-    .str(x.email)
-    .str(x.linkedin_url);
-  w.str(x.first_name).str(x.last_name).str(x.company).str(x.timezone);
-  w.u(x.fields.size());
-  for (const auto& [name, value] : x.fields)
-    w.str(name).str(value);
+  w.id(x.id).id(x.workspace).str(x.external_id).str(x.email);
+  w.str(x.linkedin_url).str(x.first_name).str(x.last_name).str(x.company);
+  w.str(x.timezone);
+  w.list(x.fields, [&](const std::pair<std::string, std::string>& f) {
+    w.str(f.first).str(f.second);
+  });
 }
 
 decoded<lead> decode_lead(std::string_view bytes) {
@@ -357,11 +437,12 @@ decoded<lead> decode_lead(std::string_view bytes) {
   x.last_name = r.str("last_name");
   x.company = r.str("company");
   x.timezone = r.str("timezone");
-  x.fields.resize(r.count("fields"));
-  for (auto& [name, value] : x.fields) {
-    name = r.str("fields.name");
-    value = r.str("fields.value");
-  }
+  x.fields =
+    r.list<std::pair<std::string, std::string>>("fields", min_field_bytes, [&] {
+      auto name = r.str("name");
+      auto value = r.str("value");
+      return std::pair{std::move(name), std::move(value)};
+    });
   return r.finish(std::move(x));
 }
 
@@ -370,6 +451,8 @@ decoded<lead> decode_lead(std::string_view bytes) {
 
 namespace {
 
+// The bools, and whether invite_sent and postponed_until are set (not the
+// epoch); unset ones are left out.
 enum enrollment_flags : uint8_t {
   flag_paused = 1,
   flag_lead_replied = 2,
@@ -377,20 +460,8 @@ enum enrollment_flags : uint8_t {
   flag_has_uncertain = 8,
   flag_invited = 16,
   flag_postponed = 32,
+  all_enrollment_flags = 63,
 };
-
-// Differences and sums of milliseconds wrap (mod 2^64) instead of overflowing:
-// exactly reversible for any values, and garbage input cannot cause undefined
-// behaviour.
-int64_t offset(int64_t t, int64_t base) {
-  return static_cast<int64_t>(static_cast<uint64_t>(t) -
-                              static_cast<uint64_t>(base));
-}
-
-int64_t plus(int64_t base, int64_t off) {
-  return static_cast<int64_t>(static_cast<uint64_t>(base) +
-                              static_cast<uint64_t>(off));
-}
 
 } // namespace
 
@@ -404,8 +475,10 @@ void encode_to(std::string& out, const enrollment& x) {
     (x.has_uncertain ? flag_has_uncertain : 0) | (invited ? flag_invited : 0) |
     (postponed ? flag_postponed : 0);
   w.id(x.id).id(x.workspace).id(x.sequence).id(x.lead);
-  w.u(x.position).u(x.attempt).e(x.state).e(x.phase).u(x.generation).u(flags);
-  // The other times as offsets from the last send: small numbers, few bytes.
+  w.u(x.position).u(x.attempt).e(x.state).e(x.phase).u(x.generation);
+  w.byte(flags);
+  // The other times as offsets from the last send: days, not decades, so a
+  // few bytes each.
   auto base = to_ms(x.last_sent);
   w.t(x.last_sent).s(offset(to_ms(x.due), base));
   if (invited) w.s(offset(to_ms(x.invite_sent), base));
@@ -420,12 +493,12 @@ decoded<enrollment> decode_enrollment(std::string_view bytes) {
   x.workspace = r.id<workspace_id>("workspace");
   x.sequence = r.id<sequence_id>("sequence");
   x.lead = r.id<lead_id>("lead");
-  x.position = r.bounded<uint16_t>("position");
-  x.attempt = r.bounded<uint16_t>("attempt");
+  x.position = r.unsigned_as<uint16_t>("position");
+  x.attempt = r.unsigned_as<uint16_t>("attempt");
   x.state = r.e<enrollment_state>("state");
   x.phase = r.e<enrollment_phase>("phase");
-  x.generation = r.bounded<uint32_t>("generation");
-  auto flags = r.bounded<uint8_t>("flags");
+  x.generation = r.unsigned_as<uint32_t>("generation");
+  auto flags = r.flags("flags", all_enrollment_flags);
   x.paused = flags & flag_paused;
   x.lead_replied = flags & flag_lead_replied;
   x.invite_accepted = flags & flag_invite_accepted;
@@ -442,72 +515,58 @@ decoded<enrollment> decode_enrollment(std::string_view bytes) {
   return r.finish(std::move(x));
 }
 
-// -- the small records
-// -----------------------------------------------------------------------
+// -- storage records
+// -------------------------------------------------------------------------
 
 void encode_to(std::string& out, const send_intent& x) {
-  writer{out}
-    .id(x.enrollment)
-    .u(x.step)
-    .u(x.attempt)
-    .id(x.account)
-    .e(x.kind)
-    .t(x.created_at);
+  writer w{out};
+  w.id(x.enrollment).u(x.step).u(x.attempt).id(x.account).e(x.kind);
+  w.t(x.created_at);
 }
 
 decoded<send_intent> decode_send_intent(std::string_view bytes) {
   reader r{bytes, "send intent"};
   send_intent x;
   x.enrollment = r.id<enrollment_id>("enrollment");
-  x.step = r.bounded<uint16_t>("step");
-  x.attempt = r.bounded<uint16_t>("attempt");
+  x.step = r.unsigned_as<uint16_t>("step");
+  x.attempt = r.unsigned_as<uint16_t>("attempt");
   x.account = r.id<account_id>("account");
-  x.kind = r.e<step_channel>("channel");
+  x.kind = r.e<step_channel>("kind");
   x.created_at = r.t("created_at");
   return r.finish(x);
 }
 
 void encode_to(std::string& out, const history_entry& x) {
-  writer{out}
-    .id(x.enrollment)
-    .u(x.step)
-    .e(x.what)
-    .e(x.why)
-    .id(x.account)
-    .t(x.at);
+  writer w{out};
+  w.id(x.enrollment).u(x.step).e(x.what).e(x.why).id(x.account).t(x.at);
 }
 
 decoded<history_entry> decode_history_entry(std::string_view bytes) {
-  reader r{bytes, "history"};
+  reader r{bytes, "history entry"};
   history_entry x;
   x.enrollment = r.id<enrollment_id>("enrollment");
-  x.step = r.bounded<uint16_t>("step");
-  x.what = r.e<history_event>("event");
-  x.why = r.e<history_reason>("reason");
+  x.step = r.unsigned_as<uint16_t>("step");
+  x.what = r.e<history_event>("what");
+  x.why = r.e<history_reason>("why");
   x.account = r.id<account_id>("account");
   x.at = r.t("at");
   return r.finish(x);
 }
 
 void encode_to(std::string& out, const inbox_entry& x) {
-  writer{out}
-    .id(x.lead)
-    .id(x.sequence)
-    .u(x.step)
-    .id(x.account)
-    .e(x.via)
-    .str(x.text)
-    .t(x.received_at);
+  writer w{out};
+  w.id(x.lead).id(x.sequence).u(x.step).id(x.account).e(x.via);
+  w.str(x.text).t(x.received_at);
 }
 
 decoded<inbox_entry> decode_inbox_entry(std::string_view bytes) {
-  reader r{bytes, "inbox"};
+  reader r{bytes, "inbox entry"};
   inbox_entry x;
   x.lead = r.id<lead_id>("lead");
   x.sequence = r.id<sequence_id>("sequence");
-  x.step = r.bounded<uint16_t>("step");
+  x.step = r.unsigned_as<uint16_t>("step");
   x.account = r.id<account_id>("account");
-  x.via = r.e<channel>("channel");
+  x.via = r.e<channel>("via");
   x.text = r.str("text");
   x.received_at = r.t("received_at");
   return r.finish(std::move(x));
@@ -531,11 +590,11 @@ void encode_to(std::string& out, const usage_counters& x) {
 }
 
 decoded<usage_counters> decode_usage_counters(std::string_view bytes) {
-  reader r{bytes, "usage"};
+  reader r{bytes, "usage counters"};
   usage_counters x;
-  x.emails = r.bounded<uint32_t>("emails");
-  x.invites = r.bounded<uint32_t>("invites");
-  x.messages = r.bounded<uint32_t>("messages");
+  x.emails = r.unsigned_as<uint32_t>("emails");
+  x.invites = r.unsigned_as<uint32_t>("invites");
+  x.messages = r.unsigned_as<uint32_t>("messages");
   return r.finish(x);
 }
 
@@ -544,7 +603,7 @@ void encode_to(std::string& out, const api_key& x) {
 }
 
 decoded<api_key> decode_api_key(std::string_view bytes) {
-  reader r{bytes, "key"};
+  reader r{bytes, "api key"};
   api_key x;
   x.id = r.id<key_id>("id");
   x.workspace = r.id<workspace_id>("workspace");
@@ -552,6 +611,24 @@ decoded<api_key> decode_api_key(std::string_view bytes) {
   x.created_at = r.t("created_at");
   return r.finish(std::move(x));
 }
+
+// -- encode
+// ----------------------------------------------------------------------------------
+
+std::string encode(const workspace& x) { return encoded(x); }
+std::string encode(const sender_account& x) { return encoded(x); }
+std::string encode(const sequence& x) { return encoded(x); }
+std::string encode(const lead& x) { return encoded(x); }
+std::string encode(const enrollment& x) { return encoded(x); }
+std::string encode(const send_intent& x) { return encoded(x); }
+std::string encode(const history_entry& x) { return encoded(x); }
+std::string encode(const inbox_entry& x) { return encoded(x); }
+std::string encode(const do_not_contact& x) { return encoded(x); }
+std::string encode(const usage_counters& x) { return encoded(x); }
+std::string encode(const api_key& x) { return encoded(x); }
+
+// -- index values
+// ----------------------------------------------------------------------------
 
 std::string encode_due_value(uint32_t generation) {
   std::string out;
@@ -561,7 +638,7 @@ std::string encode_due_value(uint32_t generation) {
 
 decoded<uint32_t> decode_due_value(std::string_view bytes) {
   reader r{bytes, "due index"};
-  auto generation = r.bounded<uint32_t>("generation");
+  auto generation = r.unsigned_as<uint32_t>("generation");
   return r.finish(generation);
 }
 

@@ -7,37 +7,46 @@
 
 #include "engine/model.hpp"
 #include "engine/result.hpp"
+#include "engine/time.hpp"
 #include "storage/records.hpp"
+
+// Compact, versioned binary encodings of every value herald stores. A value is
+// one version byte, then its fields in declaration order: integers as LEB128
+// varints (zigzag for signed ones, times as milliseconds since the epoch and
+// dates as days since it), strings and lists as a varint length then the
+// elements, enums as one byte, several bools or presence bits as one flags
+// byte. Decoding checks every length and count against the bytes left, so
+// garbage gives a decode_failure, never a crash or a large allocation.
 
 namespace herald::storage {
 
 /// Why a stored value does not decode.
 enum class codec_error : uint8_t {
+  /// The value ends inside a field (or a count promises more than is left).
   truncated,
+  /// Written by another version of the encoding.
   unknown_version,
+  /// A field holds what its type cannot: an overlong varint, an out-of-range
+  /// number, an unknown enumerator or flag bit.
   bad_value,
-  trailing_bytes
+  /// Bytes are left after the last field.
+  trailing_bytes,
 };
 
+/// A code and a message naming the record and the field ("sequence record
+/// truncated in steps[2].template.body").
 struct decode_failure {
   codec_error code = codec_error::bad_value;
-  /// Names the record and the field ("enrollment record truncated in due").
   std::string message;
 };
 
 template<class T>
 using decoded = result<T, decode_failure>;
 
-/// The version every record is written with; each value starts with it.
+/// The version every record is written with and the only one this build reads.
 inline constexpr uint8_t record_version = 1;
 
-// Compact, versioned encodings of everything herald stores: a version byte,
-// then the fields as LEB128 varints (zigzag for signed ones and times), strings
-// with their length, enums as one validated byte. Decoding checks every length
-// and count against the bytes left, so garbage gives an error, never a crash or
-// a large allocation. encode_to appends (the hot path reuses a buffer); encode
-// returns a new string.
-
+/// Appends the encoding of `x` to `out` (the hot path reuses one buffer).
 void encode_to(std::string& out, const workspace& x);
 void encode_to(std::string& out, const sender_account& x);
 void encode_to(std::string& out, const sequence& x);
@@ -50,15 +59,23 @@ void encode_to(std::string& out, const do_not_contact& x);
 void encode_to(std::string& out, const usage_counters& x);
 void encode_to(std::string& out, const api_key& x);
 
-template<class T>
-std::string encode(const T& x) {
-  std::string out;
-  encode_to(out, x);
-  return out;
-}
+/// The encoding of `x` in a new string.
+std::string encode(const workspace& x);
+std::string encode(const sender_account& x);
+std::string encode(const sequence& x);
+std::string encode(const lead& x);
+std::string encode(const enrollment& x);
+std::string encode(const send_intent& x);
+std::string encode(const history_entry& x);
+std::string encode(const inbox_entry& x);
+std::string encode(const do_not_contact& x);
+std::string encode(const usage_counters& x);
+std::string encode(const api_key& x);
 
+/// The record encoded in exactly `bytes`; a decode_failure when it was written
+/// by another version, ends early, holds a bad value or has bytes left over.
 decoded<workspace> decode_workspace(std::string_view bytes);
-decoded<sender_account> decode_account(std::string_view bytes);
+decoded<sender_account> decode_sender_account(std::string_view bytes);
 decoded<sequence> decode_sequence(std::string_view bytes);
 decoded<lead> decode_lead(std::string_view bytes);
 decoded<enrollment> decode_enrollment(std::string_view bytes);
@@ -73,7 +90,7 @@ decoded<api_key> decode_api_key(std::string_view bytes);
 std::string encode_due_value(uint32_t generation);
 decoded<uint32_t> decode_due_value(std::string_view bytes);
 
-/// A processed event id's value: when it was received.
+/// A processed event id's value: when the event was received.
 std::string encode_event_value(time_point received_at);
 decoded<time_point> decode_event_value(std::string_view bytes);
 
