@@ -11,6 +11,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "engine/slot_queue.hpp"
 #include "engine/timing_wheel.hpp"
 
 namespace herald {
@@ -50,5 +51,44 @@ template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fired_timers& x) {
   return f(caf::meta::type_name("fired_timers"), x.entries);
 }
+
+} // namespace herald::actors
+
+namespace herald::actors {
+
+/// Ask an account for a slot: (request_atom, slot_request, step, slot_client).
+using request_atom = caf::atom_constant<caf::atom("request")>;
+/// Take back a queued request: (withdraw_atom, enrollment id, step_channel).
+using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
+/// Give back a granted slot that will not be used: (release_atom, enrollment
+/// id).
+using release_atom = caf::atom_constant<caf::atom("release")>;
+/// A granted send's outcome: (outcome_atom, enrollment id, send_outcome).
+using outcome_atom = caf::atom_constant<caf::atom("outcome")>;
+/// A slot granted to an enrollment: (granted_atom, enrollment id, step).
+using granted_atom = caf::atom_constant<caf::atom("granted")>;
+/// Account controls: pause, resume, revoke, LinkedIn warning.
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
+using warn_atom = caf::atom_constant<caf::atom("warn")>;
+
+} // namespace herald::actors
+
+namespace herald {
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, slot_request& x) {
+  return f(caf::meta::type_name("slot_request"), x.enrollment, x.kind,
+           x.follow_up, x.due);
+}
+
+} // namespace herald
+
+namespace herald::actors {
+
+/// Timer ids at or above this are account wake-ups (the account's id below it);
+/// enrollments use the ids under it.
+inline constexpr uint64_t account_timer_bit = uint64_t{1} << 63;
 
 } // namespace herald::actors

@@ -2,22 +2,18 @@
 
 #include <gtest/gtest.h>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 
 #include "engine/clock.hpp"
+#include "testing.hpp"
 
 namespace herald::actors {
 namespace {
 
-// Deterministic actor tests: CAF's testing scheduler driven from GoogleTest
-// (not caf/test/dsl.hpp, which clashes with GoogleTest).
-class TimerShard : public ::testing::Test {
+class TimerShard : public ::testing::Test, public test::deterministic_system {
  protected:
-  TimerShard() : sys{config()}, sched{coordinator(sys)} {
+  TimerShard() {
     sink = sys.spawn(
       [this](timer_sink_actor::pointer) -> timer_sink_actor::behavior_type {
         return {[this](fired_atom, const fired_timers& f) {
@@ -26,16 +22,6 @@ class TimerShard : public ::testing::Test {
       });
     shard = sys.spawn(timer_shard, clock.now(), sink);
     sched.run();
-  }
-
-  static caf::actor_system_config& config() {
-    static caf::actor_system_config cfg;
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    return cfg;
-  }
-
-  static caf::scheduler::test_coordinator& coordinator(caf::actor_system& s) {
-    return dynamic_cast<caf::scheduler::test_coordinator&>(s.scheduler());
   }
 
   // Advances the shard to the clock's time and returns its reply.
@@ -58,8 +44,6 @@ class TimerShard : public ::testing::Test {
   }
 
   manual_clock clock{from_ms(1'796'205'600'000)};
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
   timer_sink_actor sink;
   timer_shard_actor shard;
   std::vector<std::vector<timer_entry>> batches;

@@ -1,0 +1,107 @@
+#include "actors/account.hpp"
+
+namespace herald::actors {
+
+namespace {
+
+using self_pointer = account_actor::stateful_pointer<account_state>;
+
+size_t index_of(step_channel kind) { return static_cast<size_t>(kind); }
+
+// Arms a wake-up at `at` unless an earlier one is armed already.
+void wake_at(self_pointer self, time_point at) {
+  auto& st = self->state;
+  if (st.wake_at && *st.wake_at <= at) return;
+  st.wake_at = at;
+  ++st.wake_generation;
+  self->send(st.shard, arm_atom::value, st.wake_id, to_ms(at),
+             st.wake_generation);
+}
+
+// Grants queued requests of `kind` while the budget allows.
+void serve(self_pointer self, step_channel kind) {
+  auto& st = self->state;
+  auto& queue = st.queues[index_of(kind)];
+  while (!queue.empty()) {
+    auto d = st.budget->request(kind, st.time->now());
+    if (!d.granted) {
+      if (d.retry_at != never) wake_at(self, d.retry_at);
+      return;
+    }
+    auto r = *queue.pop();
+    auto it = st.waiting.find(r.enrollment);
+    st.granted[r.enrollment] = d.ticket;
+    self->send(it->second.client, granted_atom::value, r.enrollment,
+               it->second.step);
+    st.waiting.erase(it);
+  }
+}
+
+void serve_all(self_pointer self) {
+  for (auto kind : {step_channel::email, step_channel::linkedin_invite,
+                    step_channel::linkedin_message})
+    serve(self, kind);
+}
+
+// Hands a grant's outcome to the budget and serves that queue again (a
+// given-back grant frees a slot).
+void settle_grant(self_pointer self, uint64_t enrollment,
+                  send_outcome outcome) {
+  auto& st = self->state;
+  auto it = st.granted.find(enrollment);
+  if (it == st.granted.end()) return;
+  auto ticket = it->second;
+  st.granted.erase(it);
+  st.budget->record(ticket, outcome, st.time->now());
+  serve(self, ticket.kind);
+}
+
+} // namespace
+
+account_actor::behavior_type
+account(account_actor::stateful_pointer<account_state> self, sender_account acc,
+        const date::time_zone* zone, budget_policy policy, const clock* time,
+        timer_shard_actor shard) {
+  auto& st = self->state;
+  st.wake_id = account_timer_bit | acc.id.value;
+  st.budget.emplace(acc, zone, policy);
+  st.time = time;
+  st.shard = std::move(shard);
+  return {
+    [self](request_atom, const slot_request& r, uint16_t step,
+           slot_client_actor client) {
+      auto& st = self->state;
+      st.waiting[r.enrollment] = account_state::waiter{std::move(client), step};
+      st.queues[index_of(r.kind)].push(r);
+      serve(self, r.kind);
+    },
+    [self](withdraw_atom, uint64_t enrollment, step_channel kind) {
+      auto& st = self->state;
+      st.queues[index_of(kind)].remove(enrollment);
+      st.waiting.erase(enrollment);
+    },
+    [self](release_atom, uint64_t enrollment) {
+      // Not used: given back like a deferral, never counted.
+      settle_grant(self, enrollment, send_outcome::deferred);
+    },
+    [self](outcome_atom, uint64_t enrollment, send_outcome outcome) {
+      settle_grant(self, enrollment, outcome);
+    },
+    [self](fired_atom, const fired_timers& fired) {
+      auto& st = self->state;
+      for (const auto& e : fired.entries)
+        if (e.id() == st.wake_id && e.armed_with(st.wake_generation)) {
+          st.wake_at.reset();
+          serve_all(self);
+        }
+    },
+    [self](pause_atom) { self->state.budget->pause(); },
+    [self](resume_atom) {
+      if (self->state.budget->resume()) serve_all(self);
+    },
+    [self](revoke_atom) { self->state.budget->revoke(); },
+    [self](warn_atom) { self->state.budget->warn(self->state.time->now()); },
+  };
+}
+
+} // namespace herald::actors
