@@ -30,6 +30,11 @@ typename Inspector::result_type inspect(Inspector& f, timer_entry& x) {
            }));
 }
 
+template<class Inspector, class Tag>
+typename Inspector::result_type inspect(Inspector& f, id<Tag>& x) {
+  return f(caf::meta::type_name("id"), x.value);
+}
+
 } // namespace herald
 
 namespace herald::actors {

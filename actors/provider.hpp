@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/ids.hpp"
+#include "engine/model.hpp"
+
+namespace herald::actors {
+
+/// One send handed to a provider. The idempotency key names the call
+/// (enrollment, step and attempt): a provider that supports keys (the webhook
+/// gateway) uses it to answer a repeated call without sending twice.
+struct send_request {
+  enrollment_id enrollment;
+  uint16_t step = 0;
+  uint16_t attempt = 0;
+  account_id account;
+  step_channel kind = step_channel::email;
+  std::string idempotency_key;
+  /// The email address or the LinkedIn profile URL.
+  std::string to;
+  std::string subject;
+  std::string body;
+};
+
+/// The key of a call: stable across restarts for the same attempt.
+std::string idempotency_key(enrollment_id e, uint16_t step, uint16_t attempt);
+
+struct send_report {
+  send_outcome outcome = send_outcome::sent;
+  /// The provider's words (an SMTP reply, an HTTP status), for the history.
+  std::string detail;
+};
+
+/// Delivers messages: the simulated provider here; SMTP and the webhook gateway
+/// later. `send` calls `done` exactly once, possibly on another thread, and
+/// never blocks its caller (a provider that blocks does its work on the
+/// runtime's I/O pool).
+class provider {
+ public:
+  virtual ~provider() = default;
+  virtual void send(send_request request,
+                    std::function<void(send_report)> done) = 0;
+};
+
+/// Records every send in memory and answers at once with an outcome drawn from
+/// seeded rates (the rest are `sent`). Thread-safe.
+class sim_provider final : public provider {
+ public:
+  struct options {
+    double deferred = 0;
+    double bounced = 0;
+    double failed = 0;
+    double unknown = 0;
+    uint64_t seed = 1;
+  };
+
+  struct record {
+    send_request request;
+    send_outcome outcome;
+  };
+
+  explicit sim_provider(options o);
+  sim_provider() : sim_provider(options{}) {}
+
+  void send(send_request request,
+            std::function<void(send_report)> done) override;
+
+  /// A copy of everything sent so far, in the order it was sent.
+  std::vector<record> sent() const;
+  size_t count() const;
+
+ private:
+  options options_;
+  mutable std::mutex mu_;
+  std::mt19937_64 rng_;
+  std::vector<record> sent_;
+};
+
+} // namespace herald::actors
