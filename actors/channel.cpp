@@ -5,8 +5,8 @@
 namespace herald::actors {
 
 channel_actor::behavior_type
-channel(channel_actor::stateful_pointer<channel_state> self,
-        provider* delivery) {
+channel_behavior(channel_actor::stateful_pointer<channel_state> self,
+                 provider* delivery) {
   self->state.delivery = delivery;
   return {
     [self](send_atom, send_request& r, const send_client_actor& client) {

@@ -34,8 +34,8 @@ struct channel_state {
 /// to the client, keyed by enrollment, step and attempt. The provider is not
 /// owned (the runtime keeps it alive longer than the actor).
 channel_actor::behavior_type
-channel(channel_actor::stateful_pointer<channel_state> self,
-        provider* delivery);
+channel_behavior(channel_actor::stateful_pointer<channel_state> self,
+                 provider* delivery);
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, send_request& x) {

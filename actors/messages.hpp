@@ -97,3 +97,38 @@ namespace herald::actors {
 inline constexpr uint64_t account_timer_bit = uint64_t{1} << 63;
 
 } // namespace herald::actors
+
+namespace herald::actors {
+
+/// Enroll: (enroll_atom, lead had replied before).
+using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
+/// A timer of this enrollment fired: (fire_atom, generation).
+using fire_atom = caf::atom_constant<caf::atom("fire")>;
+/// The send intent is durable: (durable_atom, step, attempt).
+using durable_atom = caf::atom_constant<caf::atom("durable")>;
+/// Lead events: reply, bounce, unsubscribe, invite accepted, colleague replied,
+/// and an auto-reply with its return date in ms (-1: none given).
+using reply_atom = caf::atom_constant<caf::atom("reply")>;
+using bounce_atom = caf::atom_constant<caf::atom("bounce")>;
+using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+using accepted_atom = caf::atom_constant<caf::atom("accepted")>;
+using colleague_atom = caf::atom_constant<caf::atom("colleague")>;
+using autoreply_atom = caf::atom_constant<caf::atom("autoreply")>;
+/// Read an actor's state (tests, the API's lead view): (get_atom) -> state.
+using get_atom = caf::atom_constant<caf::atom("get")>;
+
+} // namespace herald::actors
+
+namespace herald {
+
+// The snapshot travels as its encoded form would: field by field.
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, enrollment& x) {
+  return f(caf::meta::type_name("enrollment"), x.id, x.workspace, x.sequence,
+           x.lead, x.position, x.attempt, x.state, x.phase, x.generation,
+           x.paused, x.lead_replied, x.invite_accepted, x.has_uncertain, x.due,
+           x.last_sent, x.invite_sent, x.postponed_until, x.email_sender,
+           x.linkedin_sender);
+}
+
+} // namespace herald

@@ -56,7 +56,7 @@ class Channel : public ::testing::Test, public test::deterministic_system {
           reports.push_back({e, step, attempt, o});
         }};
       });
-    ch = sys.spawn(channel, &delivery);
+    ch = sys.spawn(channel_behavior, &delivery);
     sched.run();
   }
 

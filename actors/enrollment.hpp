@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/account.hpp"
+#include "actors/channel.hpp"
+#include "actors/messages.hpp"
+#include "actors/timer_shard.hpp"
+#include "engine/enrollment_machine.hpp"
+#include "engine/templates.hpp"
+#include "storage/group_commit.hpp"
+
+namespace herald::actors {
+
+using enrollment_actor = caf::typed_actor<
+  caf::reacts_to<enroll_atom, bool>, caf::reacts_to<fire_atom, uint32_t>,
+  caf::reacts_to<granted_atom, uint64_t, uint16_t>,
+  caf::reacts_to<sent_atom, uint64_t, uint16_t, uint16_t, send_outcome>,
+  caf::reacts_to<durable_atom, uint16_t, uint16_t>, caf::reacts_to<reply_atom>,
+  caf::reacts_to<bounce_atom>, caf::reacts_to<unsub_atom>,
+  caf::reacts_to<accepted_atom>, caf::reacts_to<colleague_atom>,
+  caf::reacts_to<autoreply_atom, int64_t>, caf::reacts_to<pause_atom>,
+  caf::reacts_to<resume_atom>, caf::replies_to<get_atom>::with<enrollment>>;
+
+/// A sequence's parts its enrollments share, immutable while they run.
+struct sequence_env {
+  sequence seq;
+  /// The sequence's calendar with the workspace's holidays.
+  sending_calendar calendar;
+  /// Each step's message, parsed once.
+  std::vector<compiled_message> messages;
+};
+
+/// The runtime's parts an enrollment actor works with; they outlive it.
+struct enrollment_env {
+  const clock* time = nullptr;
+  storage::group_commit* persister = nullptr;
+  timer_shard_actor shard;
+  /// The actors of the enrollment's bound senders and of the two channels.
+  account_actor email_account;
+  account_actor linkedin_account;
+  channel_actor email_channel;
+  channel_actor linkedin_channel;
+};
+
+struct enrollment_actor_state {
+  enrollment e;
+  machine_context ctx;
+  std::shared_ptr<const sequence_env> sequence;
+  std::shared_ptr<const lead> contact;
+  enrollment_env env;
+  /// The due-index entry written for the armed timer, to remove when
+  /// superseded.
+  std::optional<time_point> indexed_due;
+
+  static inline const char* name = "herald.enrollment";
+};
+
+/// One enrollment: a thin owner of its state around the engine's state machine.
+/// It turns the machine's effects into messages (the timer shard, its accounts,
+/// the channels) and durable writes: a send intent is written and its
+/// durability awaited before the provider is called; an outcome removes the
+/// intent in the same write as the history, the new snapshot and the new
+/// due-index entry.
+enrollment_actor::behavior_type enrollment_behavior(
+  enrollment_actor::stateful_pointer<enrollment_actor_state> self, enrollment e,
+  std::shared_ptr<const sequence_env> sequence,
+  std::shared_ptr<const lead> contact, const date::time_zone* lead_zone,
+  enrollment_env env);
+
+} // namespace herald::actors

@@ -1,0 +1,268 @@
+#include "actors/enrollment.hpp"
+
+#include <gtest/gtest.h>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <date/tz.h>
+
+#include "../storage/temp_dir.hpp"
+#include "storage/codec.hpp"
+#include "storage/keys.hpp"
+#include "storage/recovery.hpp"
+#include "testing.hpp"
+
+namespace herald::actors {
+namespace {
+
+// One W1 enrollment (invite, then three no_reply emails 3, 2 and 2 days apart)
+// with everything real around it: RocksDB through the group commit (synchronous
+// mode, so the test decides when rounds are written), a timer shard on the
+// manual clock, the two bound accounts, and channels with simulated providers.
+class Enrollment : public ::testing::Test, public test::deterministic_system {
+ protected:
+  Enrollment() {
+    storage::storage_options o;
+    o.path = dir.str();
+    o.synchronous = true;
+    auto opened = storage::store::open(o);
+    db = std::move(*opened);
+    gc.emplace(*db);
+    auto router = sys.spawn(
+      [this](timer_sink_actor::pointer) -> timer_sink_actor::behavior_type {
+        return {[this](fired_atom, const fired_timers& f) {
+          for (const auto& e : f.entries) {
+            if (e.id() == account_timer_bit + 1)
+              caf::anon_send(email_account, fired_atom::value,
+                             fired_timers{{e}});
+            else if (e.id() == account_timer_bit + 2)
+              caf::anon_send(linkedin_account, fired_atom::value,
+                             fired_timers{{e}});
+            else
+              caf::anon_send(actor, fire_atom::value, e.generation());
+          }
+        }};
+      });
+    shard = sys.spawn(timer_shard, clock.now(), router);
+    email_account = sys.spawn(account, sender(1, channel::email), utc(),
+                              budget_policy{}, &clock, shard);
+    linkedin_account = sys.spawn(account, sender(2, channel::linkedin), utc(),
+                                 budget_policy{}, &clock, shard);
+    auto env_seq = std::make_shared<sequence_env>();
+    env_seq->seq.steps = {
+      step{step_channel::linkedin_invite,
+           0,
+           step_condition::always,
+           {"", "Hi {{first_name}}"},
+           true},
+      step{step_channel::email,
+           3,
+           step_condition::no_reply,
+           {"Hello {{first_name}}", "Body 1"},
+           true},
+      step{step_channel::email,
+           2,
+           step_condition::no_reply,
+           {"Re", "Body 2"},
+           true},
+      step{step_channel::email,
+           2,
+           step_condition::no_reply,
+           {"Re", "Body 3"},
+           true},
+    };
+    env_seq->seq.status = sequence_status::active;
+    env_seq->seq.schedule.mode = schedule_mode::relative;
+    env_seq->seq.schedule.day = days_ms(1);
+    env_seq->calendar = env_seq->seq.schedule.calendar;
+    for (const auto& s : env_seq->seq.steps) {
+      auto compiled = compiled_message::compile(s.message);
+      env_seq->messages.push_back(std::move(*compiled));
+    }
+    auto contact = std::make_shared<lead>();
+    contact->id = lead_id{9};
+    contact->first_name = "Ada";
+    contact->email = "ada@example.test";
+    contact->linkedin_url = "https://www.linkedin.com/in/ada";
+    enrollment e;
+    e.id = enrollment_id{42};
+    e.workspace = workspace_id{1};
+    e.sequence = sequence_id{1};
+    e.lead = lead_id{9};
+    e.email_sender = account_id{1};
+    e.linkedin_sender = account_id{2};
+    enrollment_env env;
+    env.time = &clock;
+    env.persister = &*gc;
+    env.shard = shard;
+    env.email_account = email_account;
+    env.linkedin_account = linkedin_account;
+    env.email_channel = sys.spawn(channel_behavior, &email);
+    env.linkedin_channel = sys.spawn(channel_behavior, &linkedin);
+    actor = sys.spawn(enrollment_behavior, e, env_seq, contact, utc(), env);
+    settle();
+  }
+
+  ~Enrollment() override {
+    settle();
+    gc->stop();
+  }
+
+  static const date::time_zone* utc() { return date::locate_zone("UTC"); }
+
+  sender_account sender(uint64_t id, channel kind) {
+    sender_account a;
+    a.id = account_id{id};
+    a.kind = kind;
+    a.limits.spacing = duration{0};
+    a.limits.jitter = duration{0};
+    a.limits.window =
+      local_window{std::chrono::hours{0}, std::chrono::hours{0}};
+    a.created_at = clock.now() - days_ms(30);
+    return a;
+  }
+
+  // Runs actors and group-commit rounds until neither has anything left to do.
+  void settle() {
+    for (;;) {
+      auto jobs = sched.run();
+      auto sets = gc->flush_once();
+      if (jobs == 0 && sets == 0) return;
+    }
+  }
+
+  // Advances the shard to the clock; returns its next due time (-1: none).
+  int64_t advance() {
+    int64_t next = -2;
+    sys.spawn([&](caf::event_based_actor* self) {
+      self
+        ->request(shard, caf::infinite, advance_atom::value, to_ms(clock.now()))
+        .then([&](int64_t n, uint64_t) { next = n; });
+    });
+    settle();
+    return next;
+  }
+
+  // Jumps the clock from due time to due time until nothing is armed. The next
+  // due time is asked after settling, when whatever fired has been re-armed.
+  void run_to_the_end() {
+    for (;;) {
+      advance();
+      auto next = advance();
+      if (next < 0) return;
+      ASSERT_TRUE(clock.set(from_ms(std::max(next, to_ms(clock.now())))));
+    }
+  }
+
+  enrollment state() {
+    enrollment out;
+    sys.spawn([&](caf::event_based_actor* self) {
+      self->request(actor, caf::infinite, get_atom::value)
+        .then([&](const enrollment& e) { out = e; });
+    });
+    settle();
+    return out;
+  }
+
+  // The actor's state, running actors only (no group-commit round is written).
+  enrollment state_without_flush() {
+    enrollment out;
+    sys.spawn([&](caf::event_based_actor* self) {
+      self->request(actor, caf::infinite, get_atom::value)
+        .then([&](const enrollment& e) { out = e; });
+    });
+    sched.run();
+    return out;
+  }
+
+  size_t open_intents() {
+    size_t n = 0;
+    EXPECT_TRUE(storage::scan_open_intents(*db, [&](const auto&) { ++n; }));
+    return n;
+  }
+
+  herald::test::temp_dir dir;
+  std::unique_ptr<storage::store> db;
+  std::optional<storage::group_commit> gc;
+  manual_clock clock{from_ms(1'796'205'600'000)};
+  sim_provider email;
+  sim_provider linkedin;
+  timer_shard_actor shard;
+  account_actor email_account;
+  account_actor linkedin_account;
+  enrollment_actor actor;
+};
+
+TEST_F(Enrollment, RunsTheSequenceToTheEnd) {
+  auto t0 = clock.now();
+  caf::anon_send(actor, enroll_atom::value, false);
+  settle();
+  run_to_the_end();
+  auto invites = linkedin.sent();
+  auto emails = email.sent();
+  ASSERT_EQ(invites.size(), 1u);
+  ASSERT_EQ(emails.size(), 3u);
+  EXPECT_EQ(invites[0].request.body, "Hi Ada");
+  EXPECT_EQ(invites[0].request.to, "https://www.linkedin.com/in/ada");
+  EXPECT_EQ(emails[0].request.subject, "Hello Ada");
+  EXPECT_EQ(emails[0].request.step, 1);
+  EXPECT_EQ(emails[2].request.step, 3);
+  EXPECT_EQ(emails[2].request.idempotency_key, "enr_000000000000002a:3:1");
+  // Day 0, then 3, 2 and 2 days after each previous send: day 7 in all.
+  EXPECT_EQ(clock.now(), t0 + days_ms(7));
+  auto e = state();
+  EXPECT_EQ(e.state, enrollment_state::completed);
+  EXPECT_EQ(open_intents(), 0u); // every intent settled by its outcome
+  // The snapshot on disk is the actor's.
+  auto stored =
+    db->get(storage::cf::enrollments,
+            storage::key::enrollment(workspace_id{1}, enrollment_id{42}));
+  ASSERT_TRUE(stored && stored->has_value());
+  EXPECT_EQ(storage::decode_enrollment(**stored)->state,
+            enrollment_state::completed);
+  size_t armed = 0;
+  EXPECT_TRUE(storage::scan_due(*db, [&](const auto&) { ++armed; }));
+  EXPECT_EQ(armed, 0u);
+  size_t history = 0;
+  EXPECT_TRUE(
+    db->scan_prefix(storage::cf::history,
+                    storage::key::history_prefix(workspace_id{1}, lead_id{9}),
+                    [&](std::string_view, std::string_view) {
+                      ++history;
+                      return true;
+                    }));
+  EXPECT_GE(history, 5u); // four sends and the completion
+}
+
+TEST_F(Enrollment, AReplyAfterTheInviteStopsEverythingElse) {
+  caf::anon_send(actor, enroll_atom::value, false);
+  settle();
+  advance();
+  ASSERT_EQ(linkedin.count(), 1u);
+  caf::anon_send(actor, reply_atom::value);
+  settle();
+  run_to_the_end();
+  EXPECT_EQ(email.count(), 0u);
+  EXPECT_EQ(state().state, enrollment_state::replied);
+}
+
+TEST_F(Enrollment, TheProviderIsCalledOnlyOnceTheIntentIsDurable) {
+  caf::anon_send(actor, enroll_atom::value, false);
+  sched.run();
+  gc->flush_once(); // the enrollment's snapshot
+  // Fire, request and grant without writing any round: the intent waits in the
+  // queue.
+  sys.spawn([&](caf::event_based_actor* self) {
+    self->request(shard, caf::infinite, advance_atom::value, to_ms(clock.now()))
+      .then([](int64_t, uint64_t) {});
+  });
+  sched.run();
+  EXPECT_EQ(linkedin.count(), 0u);
+  EXPECT_EQ(state_without_flush().phase, enrollment_phase::granted);
+  gc->flush_once(); // the intent becomes durable
+  sched.run();
+  EXPECT_EQ(linkedin.count(), 1u);
+}
+
+} // namespace
+} // namespace herald::actors
