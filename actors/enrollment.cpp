@@ -34,6 +34,7 @@ send_request make_request(const enrollment_actor_state& st, const fx::send& s) {
   r.account = s.account;
   r.kind = s.kind;
   r.idempotency_key = idempotency_key(st.e.id, s.step, s.attempt);
+  r.due = st.e.due;
   r.to = s.kind == step_channel::email ? st.contact->email
                                        : st.contact->linkedin_url;
   auto message = st.sequence->messages[s.step].render(*st.contact);
@@ -132,6 +133,11 @@ enrollment_actor::behavior_type enrollment_behavior(
       apply(self, ev::enrolled{lead_replied});
     },
     [self](fire_atom, uint32_t generation) {
+      // The wheel keeps the low bits of a generation: widen a match to the full
+      // one.
+      auto current = self->state.e.generation;
+      if ((current & timer_entry::generation_mask) == generation)
+        generation = current;
       apply(self, ev::timer_fired{generation});
     },
     [self](granted_atom, uint64_t, uint16_t step) {

@@ -26,6 +26,8 @@ struct send_request {
   std::string to;
   std::string subject;
   std::string body;
+  /// When the step was due (lateness is measured from it).
+  time_point due{};
 };
 
 /// The key of a call: stable across restarts for the same attempt.
