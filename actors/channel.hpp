@@ -41,7 +41,7 @@ template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, send_request& x) {
   return f(caf::meta::type_name("send_request"), x.enrollment, x.step,
            x.attempt, x.account, x.kind, x.idempotency_key, x.to, x.subject,
-           x.body);
+           x.body, x.due);
 }
 
 } // namespace herald::actors
