@@ -53,6 +53,11 @@ void apply(self_pointer self, const event& ev,
   const auto ws = st.e.workspace;
   const auto id = st.e.id;
   std::optional<std::pair<uint16_t, uint16_t>> intent;
+  // The snapshot is written at durable points only: a new due time, a history
+  // record or a halt. Transient phases (asking for a slot, granted, with the
+  // provider) are not: after a crash the step fires again or its open intent
+  // says where it was.
+  bool snapshot = false;
   for (const auto& effect : t.effects) {
     std::visit(
       [&](const auto& x) {
@@ -63,6 +68,7 @@ void apply(self_pointer self, const event& ev,
           if (st.indexed_due) storage::erase_due(w, ws, *st.indexed_due, id);
           storage::put_due(w, storage::due_entry{ws, id, x.due, x.generation});
           st.indexed_due = x.due;
+          snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::request_slot>) {
           self->send(account_for(st, x.kind), request_atom::value,
                      slot_request{id.value, x.kind, x.follow_up, x.due},
@@ -87,7 +93,9 @@ void apply(self_pointer self, const event& ev,
                 storage::key::history(ws, st.e.lead, x.at, id, x.step, x.what),
                 storage::encode(storage::history_entry{
                   id, x.step, x.what, x.why, account_id{}, x.at}));
+          snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::halt>) {
+          snapshot = true;
           if (st.indexed_due) {
             storage::erase_due(w, ws, *st.indexed_due, id);
             st.indexed_due.reset();
@@ -97,8 +105,10 @@ void apply(self_pointer self, const event& ev,
       effect);
   }
   st.e = t.next;
-  w.put(storage::cf::enrollments, storage::key::enrollment(ws, id),
-        storage::encode(st.e));
+  if (snapshot)
+    w.put(storage::cf::enrollments, storage::key::enrollment(ws, id),
+          storage::encode(st.e));
+  if (w.empty()) return;
   storage::completion done;
   if (intent) {
     // The provider is called only once this write is durable.
