@@ -221,19 +221,7 @@ int main(int argc, char** argv) {
       seq.status = sequence_status::active;
       seq.schedule.mode = schedule_mode::relative;
       seq.schedule.day = duration{c.day_ms};
-      seq.steps = {
-        step{step_channel::linkedin_invite,
-             0,
-             step_condition::always,
-             {"", "Hi"},
-             true},
-        step{
-          step_channel::email, 3, step_condition::no_reply, {"S", "B"}, true},
-        step{
-          step_channel::email, 2, step_condition::no_reply, {"S", "B"}, true},
-        step{
-          step_channel::email, 2, step_condition::no_reply, {"S", "B"}, true},
-      };
+      seq.steps = herald::load::w1_sequence_steps();
       env->calendar = seq.schedule.calendar;
       for (const auto& s : seq.steps) {
         auto compiled = compiled_message::compile(s.message);

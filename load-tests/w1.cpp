@@ -21,6 +21,18 @@ double quantile(const std::vector<double>& v, double q) {
 
 } // namespace
 
+std::vector<step> w1_sequence_steps() {
+  std::vector<step> steps;
+  for (int s = 0; s < w1_steps; ++s) {
+    auto kind = s == 0 ? step_channel::linkedin_invite : step_channel::email;
+    auto condition = s == 0 ? step_condition::always : step_condition::no_reply;
+    message_template message{s == 0 ? "" : "Step " + std::to_string(s + 1),
+                             s == 0 ? "Hi" : "Body"};
+    steps.push_back(step{kind, w1_delay_days[s], condition, message, true});
+  }
+  return steps;
+}
+
 w1_lead plan_lead(const w1_config& c, uint64_t i) {
   auto per_workspace = (c.leads + c.workspaces - 1) / c.workspaces;
   w1_lead l;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/hash.hpp"
+#include "engine/model.hpp"
 
 namespace herald::load {
 
@@ -30,6 +31,10 @@ struct w1_config {
 /// previous send.
 inline constexpr int w1_steps = 4;
 inline constexpr int w1_delay_days[w1_steps] = {0, 3, 2, 2};
+
+/// The W1 sequence's steps: a LinkedIn invite, then three no_reply emails, all
+/// approved (the schedule, relative with the run's day_ms, is the caller's).
+std::vector<step> w1_sequence_steps();
 
 /// Where lead `i` sits and whether (and after which step) it replies.
 struct w1_lead {

@@ -8,6 +8,7 @@
 
 #include "engine/budget.hpp"
 #include "engine/enrollment_machine.hpp"
+#include "load-tests/w1.hpp"
 
 namespace {
 
@@ -18,16 +19,7 @@ const time_point t0 =
 
 sequence w1_sequence(schedule_mode mode) {
   sequence seq;
-  seq.steps = {
-    step{step_channel::linkedin_invite,
-         0,
-         step_condition::always,
-         {"", "Hi"},
-         true},
-    step{step_channel::email, 3, step_condition::no_reply, {"S", "B"}, true},
-    step{step_channel::email, 2, step_condition::no_reply, {"S", "B"}, true},
-    step{step_channel::email, 2, step_condition::no_reply, {"S", "B"}, true},
-  };
+  seq.steps = herald::load::w1_sequence_steps();
   seq.status = sequence_status::active;
   seq.schedule.mode = mode;
   return seq;
