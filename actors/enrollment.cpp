@@ -49,7 +49,11 @@ void apply(self_pointer self, const event& ev,
   auto& st = self->state;
   auto now = st.env.time->now();
   auto t = apply_event(st.e, st.ctx, ev, now);
-  if (t.effects.empty() && w.empty()) return;
+  if (t.effects.empty() && w.empty()) {
+    st.e =
+      t.next; // a change without effects (a pause, an acceptance) still counts
+    return;
+  }
   const auto ws = st.e.workspace;
   const auto id = st.e.id;
   std::optional<std::pair<uint16_t, uint16_t>> intent;

@@ -2,6 +2,7 @@
 //
 //   herald-load w1 [--leads N] [--workspaces N] [--mode throughput|lateness]
 //                  [--durability sync|async] [--threads N] [--timeout-s N]
+//                  [--stall-s N]
 //
 // W1 in-process: the runtime with a real RocksDB (temp dir), the system clock,
 // and a simulated provider that records every send. Ends with one JSON line
@@ -41,6 +42,8 @@ struct options {
   storage::durability durability = storage::durability::sync;
   size_t threads = 0;
   int timeout_s = 600;
+  /// Give up when no send happened for this long.
+  int stall_s = 30;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -48,7 +51,7 @@ struct options {
     stderr,
     "herald-load: %s\nusage: herald-load w1 [--leads N] [--workspaces N] "
     "[--mode throughput|lateness] [--durability sync|async] "
-    "[--threads N] [--timeout-s N]\n",
+    "[--threads N] [--timeout-s N] [--stall-s N]\n",
     why);
   std::exit(2);
 }
@@ -70,6 +73,8 @@ options parse(int argc, char** argv) {
         o.threads = std::stoul(value);
       else if (flag == "--timeout-s")
         o.timeout_s = std::stoi(value);
+      else if (flag == "--stall-s")
+        o.stall_s = std::stoi(value);
       else if (flag == "--mode" &&
                (value == "throughput" || value == "lateness"))
         o.mode = value;
@@ -272,7 +277,7 @@ int main(int argc, char** argv) {
         last = delivery.sends();
         last_progress = std::chrono::steady_clock::now();
       } else if (std::chrono::steady_clock::now() - last_progress >
-                 std::chrono::seconds{10}) {
+                 std::chrono::seconds{opt.stall_s}) {
         break; // stalled
       }
     }

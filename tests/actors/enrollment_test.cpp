@@ -266,3 +266,28 @@ TEST_F(Enrollment, TheProviderIsCalledOnlyOnceTheIntentIsDurable) {
 
 } // namespace
 } // namespace herald::actors
+
+namespace herald::actors {
+namespace {
+
+// A pause changes the state without any effect; it must still stop every send.
+TEST_F(Enrollment, APausedEnrollmentSendsNothingMore) {
+  caf::anon_send(actor, enroll_atom::value, false);
+  settle();
+  advance();
+  ASSERT_EQ(linkedin.count(), 1u);
+  caf::anon_send(actor, pause_atom::value);
+  settle();
+  EXPECT_TRUE(state().paused);
+  ASSERT_TRUE(clock.set(clock.now() + days_ms(30)));
+  advance();
+  advance();
+  EXPECT_EQ(email.count(), 0u);
+  caf::anon_send(actor, resume_atom::value);
+  settle();
+  run_to_the_end();
+  EXPECT_EQ(email.count(), 3u);
+}
+
+} // namespace
+} // namespace herald::actors
