@@ -9,8 +9,6 @@
 // carrying the peer harness's fields (and ours), a short table on stderr, and
 // exit status 1 when an invariant broke or sends are missing.
 
-#include <sys/resource.h>
-
 #include <boost/json.hpp>
 #include <date/tz.h>
 
@@ -27,6 +25,7 @@
 #include <thread>
 
 #include "actors/runtime.hpp"
+#include "load-tests/process_stats.hpp"
 #include "load-tests/w1.hpp"
 
 namespace {
@@ -91,30 +90,6 @@ options parse(int argc, char** argv) {
     usage("--leads and --workspaces must be positive");
   o.w1.day_ms = o.mode == "throughput" ? 1 : 1000;
   return o;
-}
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto tv = [](timeval t) {
-    return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6;
-  };
-  return tv(u.ru_utime) + tv(u.ru_stime);
-}
-
-// Resident memory now and at its peak, in bytes (from /proc/self/status).
-std::pair<double, double> rss_bytes() {
-  std::ifstream in{"/proc/self/status"};
-  std::string line;
-  double now = 0;
-  double peak = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      now = std::stod(line.substr(6)) * 1024;
-    else if (line.rfind("VmHWM:", 0) == 0)
-      peak = std::stod(line.substr(6)) * 1024;
-  }
-  return {now, peak};
 }
 
 // The simulated provider of the run: records each send for the report and, for
@@ -235,8 +210,8 @@ int main(int argc, char** argv) {
       sequences.push_back(std::move(env));
     }
 
-    auto [rss_before, peak_before] = rss_bytes();
-    auto cpu0 = cpu_seconds();
+    auto peak_before = herald::load::rss().peak_bytes;
+    auto cpu0 = herald::load::cpu_seconds();
     rt.start_ticker(std::chrono::milliseconds{1});
     auto start = time.now();
     for (uint64_t i = 0; i < c.leads; ++i) {
@@ -283,8 +258,8 @@ int main(int argc, char** argv) {
     }
     // A little longer, so that sends beyond the expected ones would show.
     std::this_thread::sleep_for(std::chrono::milliseconds{50 + 10 * c.day_ms});
-    auto cpu = cpu_seconds() - cpu0;
-    auto [rss_after, peak] = rss_bytes();
+    auto cpu = herald::load::cpu_seconds() - cpu0;
+    auto peak = herald::load::rss().peak_bytes;
     rt.stop();
     gc.stop();
 
@@ -353,8 +328,6 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(inv.missing_sends),
       static_cast<unsigned long long>(inv.unexpected_sends),
       inv.ok() ? "ok" : "BROKEN");
-    (void)rss_before;
-    (void)rss_after;
     status = inv.ok() ? 0 : 1;
   }
   db.reset();

@@ -3,11 +3,6 @@
 
 #include <benchmark/benchmark.h>
 
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <cstdio>
-
 #include <atomic>
 #include <filesystem>
 #include <random>
@@ -15,6 +10,7 @@
 #include <vector>
 
 #include "engine/timing_wheel.hpp"
+#include "load-tests/process_stats.hpp"
 #include "storage/codec.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/recovery.hpp"
@@ -54,25 +50,7 @@ class scratch_db {
   std::unique_ptr<store> db_;
 };
 
-double rss_mb() {
-  long pages = 0;
-  long resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<double>(resident) *
-         static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
-}
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto tv = [](timeval t) {
-    return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6;
-  };
-  return tv(u.ru_utime) + tv(u.ru_stime);
-}
+double rss_mb() { return herald::load::rss().now_bytes / (1 << 20); }
 
 // `producers` threads each submit their share of `total` ~100-byte mutations (a
 // 16-byte key, an 84-byte value) as fast as the queue takes them, completed by
@@ -92,7 +70,7 @@ void BM_GroupCommit(benchmark::State& state) {
   double cpu = 0;
   for (auto _ : state) {
     std::atomic<uint64_t> acked{0};
-    auto cpu0 = cpu_seconds();
+    auto cpu0 = herald::load::cpu_seconds();
     std::vector<std::thread> threads;
     for (int p = 0; p < producers; ++p)
       threads.emplace_back([&, p] {
@@ -111,7 +89,7 @@ void BM_GroupCommit(benchmark::State& state) {
     for (auto& t : threads)
       t.join();
     gc.flush_once();
-    cpu += cpu_seconds() - cpu0;
+    cpu += herald::load::cpu_seconds() - cpu0;
     base += total;
     if (acked.load() != total / static_cast<uint64_t>(producers) * producers)
       state.SkipWithError("mutations lost");
