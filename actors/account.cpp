@@ -77,8 +77,13 @@ account(account_actor::stateful_pointer<account_state> self, sender_account acc,
     },
     [self](withdraw_atom, uint64_t enrollment, step_channel kind) {
       auto& st = self->state;
-      st.queues[index_of(kind)].remove(enrollment);
-      st.waiting.erase(enrollment);
+      if (st.waiting.erase(enrollment) > 0) {
+        st.queues[index_of(kind)].remove(enrollment);
+        return;
+      }
+      // Granted already, the grant still on its way: the enrollment will not
+      // use it (and may have left memory), so it is given back here.
+      settle_grant(self, enrollment, send_outcome::deferred);
     },
     [self](release_atom, uint64_t enrollment) {
       // Not used: given back like a deferral, never counted.

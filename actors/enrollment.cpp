@@ -43,25 +43,47 @@ send_request make_request(const enrollment_actor_state& st, const fx::send& s) {
   return r;
 }
 
-// Runs one event through the machine and carries out its effects.
-void apply(self_pointer self, const event& ev,
-           storage::write_set w = storage::write_set{}) {
+// True when nothing is under way for `e` and its next timer, if any, is far
+// enough away to leave memory until then.
+bool idle(const enrollment_actor_state& st, time_point now) {
+  switch (st.e.phase) {
+    case enrollment_phase::done: return true;
+    case enrollment_phase::waiting:
+    case enrollment_phase::waiting_invite:
+      return st.e.paused || st.e.due - now >= st.env.passivate_after;
+    default: return false;
+  }
+}
+
+// Leaves memory if idle: the directory activates a new actor from the snapshot
+// when a timer or an event comes.
+void maybe_passivate(self_pointer self) {
+  auto& st = self->state;
+  if (st.env.directory == nullptr || !idle(st, st.env.time->now())) return;
+  if (st.env.directory->passivate(st.e.id,
+                                  [self] { return self->mailbox().empty(); }))
+    self->quit();
+}
+
+// Runs one event through the machine and carries out its effects. Returns
+// whether it posted a write.
+bool apply(self_pointer self, const event& ev) {
   auto& st = self->state;
   auto now = st.env.time->now();
   auto t = apply_event(st.e, st.ctx, ev, now);
-  if (t.effects.empty() && w.empty()) {
-    st.e =
-      t.next; // a change without effects (a pause, an acceptance) still counts
-    return;
-  }
+  // A change without effects (a pause, an acceptance) is a durable point too.
+  bool snapshot = t.effects.empty() && !(t.next == st.e);
+  if (t.effects.empty() && !snapshot) return false;
   const auto ws = st.e.workspace;
   const auto id = st.e.id;
+  storage::write_set w;
   std::optional<std::pair<uint16_t, uint16_t>> intent;
-  // The snapshot is written at durable points only: a new due time, a history
-  // record or a halt. Transient phases (asking for a slot, granted, with the
-  // provider) are not: after a crash the step fires again or its open intent
-  // says where it was.
-  bool snapshot = false;
+  // One compact record per durable point: the snapshot (with the due time the
+  // wheels are rebuilt from), written when a timer is armed, a slot is granted
+  // (the snapshot in the granted phase is the send intent), an outcome is
+  // recorded (with its history entry) or the enrollment halts. Asking for a
+  // slot and the provider call itself are not durable points: after a crash
+  // the step fires again, or the intent says a call may be under way.
   for (const auto& effect : t.effects) {
     std::visit(
       [&](const auto& x) {
@@ -69,9 +91,6 @@ void apply(self_pointer self, const event& ev,
         if constexpr (std::is_same_v<T, fx::arm_timer>) {
           self->send(st.env.shard, arm_atom::value, id.value, to_ms(x.due),
                      x.generation);
-          if (st.indexed_due) storage::erase_due(w, ws, *st.indexed_due, id);
-          storage::put_due(w, storage::due_entry{ws, id, x.due, x.generation});
-          st.indexed_due = x.due;
           snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::request_slot>) {
           self->send(account_for(st, x.kind), request_atom::value,
@@ -83,11 +102,10 @@ void apply(self_pointer self, const event& ev,
         } else if constexpr (std::is_same_v<T, fx::release_slot>) {
           self->send(account_for(st, x.kind), release_atom::value, id.value);
         } else if constexpr (std::is_same_v<T, fx::write_intent>) {
-          w.put(storage::cf::intents,
-                storage::key::intent(ws, id, x.step, x.attempt),
-                storage::encode(storage::send_intent{id, x.step, x.attempt,
-                                                     x.account, x.kind, now}));
+          // The snapshot in the granted phase is the intent: its step, attempt
+          // and bound account say which call may be under way.
           intent = std::pair{x.step, x.attempt};
+          snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::send>) {
           self->send(channel_for(st, x.kind), send_atom::value,
                      make_request(st, x),
@@ -100,10 +118,6 @@ void apply(self_pointer self, const event& ev,
           snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::halt>) {
           snapshot = true;
-          if (st.indexed_due) {
-            storage::erase_due(w, ws, *st.indexed_due, id);
-            st.indexed_due.reset();
-          }
         }
       },
       effect);
@@ -112,17 +126,32 @@ void apply(self_pointer self, const event& ev,
   if (snapshot)
     w.put(storage::cf::enrollments, storage::key::enrollment(ws, id),
           storage::encode(st.e));
-  if (w.empty()) return;
+  if (w.empty()) return false;
+  auto number = ++st.writes;
   storage::completion done;
+  auto me = caf::actor_cast<enrollment_actor>(self);
   if (intent) {
     // The provider is called only once this write is durable.
-    auto me = caf::actor_cast<enrollment_actor>(self);
     done = [me, step = intent->first,
             attempt = intent->second](const storage::status& ok) {
       if (ok) caf::anon_send(me, durable_atom::value, step, attempt);
     };
+  } else if (st.env.directory != nullptr && idle(st, now)) {
+    // Passivation waits for the snapshot to be durable: an activation reads
+    // it back.
+    done = [me, number](const storage::status& ok) {
+      if (ok) caf::anon_send(me, written_atom::value, number);
+    };
   }
-  st.env.persister->submit(std::move(w), std::move(done));
+  st.env.persister->post(std::move(w), std::move(done));
+  return true;
+}
+
+// For timers and events routed by the directory: one that changed nothing
+// leaves an idle actor free to passivate (an activation for a stale timer).
+void apply_routed(self_pointer self, const event& ev) {
+  auto& st = self->state;
+  if (!apply(self, ev) && st.durable == st.writes) maybe_passivate(self);
 }
 
 } // namespace
@@ -152,13 +181,19 @@ enrollment_actor::behavior_type enrollment_behavior(
       auto current = self->state.e.generation;
       if ((current & timer_entry::generation_mask) == generation)
         generation = current;
-      apply(self, ev::timer_fired{generation});
+      apply_routed(self, ev::timer_fired{generation});
     },
     [self](granted_atom, uint64_t, uint16_t step) {
       apply(self, ev::slot_granted{step});
     },
     [self](durable_atom, uint16_t step, uint16_t attempt) {
       apply(self, ev::intent_durable{step, attempt});
+    },
+    [self](written_atom, uint64_t number) {
+      // Only the latest write counts: the group commit completes in order.
+      auto& st = self->state;
+      st.durable = std::max(st.durable, number);
+      if (number == st.writes) maybe_passivate(self);
     },
     [self](sent_atom, uint64_t, uint16_t step, uint16_t attempt,
            send_outcome outcome) {
@@ -168,28 +203,25 @@ enrollment_actor::behavior_type enrollment_behavior(
       if (st.e.phase != enrollment_phase::sending || st.e.position != step ||
           st.e.attempt != attempt)
         return;
-      // The account counts what was delivered; the intent is settled with the
-      // outcome.
+      // The account counts what was delivered; the new snapshot settles the
+      // intent.
       auto kind = st.sequence->seq.steps[step].channel;
       self->send(account_for(st, kind), outcome_atom::value, st.e.id.value,
                  outcome);
-      storage::write_set w;
-      w.erase(storage::cf::intents,
-              storage::key::intent(st.e.workspace, st.e.id, step, attempt));
-      apply(self, ev::send_result{step, attempt, outcome}, std::move(w));
+      apply(self, ev::send_result{step, attempt, outcome});
     },
-    [self](reply_atom) { apply(self, ev::reply{}); },
-    [self](bounce_atom) { apply(self, ev::bounce{}); },
-    [self](unsub_atom) { apply(self, ev::unsubscribe{}); },
-    [self](accepted_atom) { apply(self, ev::invite_accepted{}); },
-    [self](colleague_atom) { apply(self, ev::colleague_replied{}); },
+    [self](reply_atom) { apply_routed(self, ev::reply{}); },
+    [self](bounce_atom) { apply_routed(self, ev::bounce{}); },
+    [self](unsub_atom) { apply_routed(self, ev::unsubscribe{}); },
+    [self](accepted_atom) { apply_routed(self, ev::invite_accepted{}); },
+    [self](colleague_atom) { apply_routed(self, ev::colleague_replied{}); },
     [self](autoreply_atom, int64_t return_ms) {
       std::optional<time_point> back;
       if (return_ms >= 0) back = from_ms(return_ms);
-      apply(self, ev::auto_reply{back});
+      apply_routed(self, ev::auto_reply{back});
     },
-    [self](pause_atom) { apply(self, ev::sequence_paused{}); },
-    [self](resume_atom) { apply(self, ev::sequence_resumed{}); },
+    [self](pause_atom) { apply_routed(self, ev::sequence_paused{}); },
+    [self](resume_atom) { apply_routed(self, ev::sequence_resumed{}); },
     [self](get_atom) { return self->state.e; },
   };
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -20,11 +21,15 @@
 
 namespace herald::actors {
 
+/// A write of the enrollment's became durable: (written_atom, write number).
+using written_atom = caf::atom_constant<caf::atom("written")>;
+
 using enrollment_actor = caf::typed_actor<
   caf::reacts_to<enroll_atom, bool>, caf::reacts_to<fire_atom, uint32_t>,
   caf::reacts_to<granted_atom, uint64_t, uint16_t>,
   caf::reacts_to<sent_atom, uint64_t, uint16_t, uint16_t, send_outcome>,
-  caf::reacts_to<durable_atom, uint16_t, uint16_t>, caf::reacts_to<reply_atom>,
+  caf::reacts_to<durable_atom, uint16_t, uint16_t>,
+  caf::reacts_to<written_atom, uint64_t>, caf::reacts_to<reply_atom>,
   caf::reacts_to<bounce_atom>, caf::reacts_to<unsub_atom>,
   caf::reacts_to<accepted_atom>, caf::reacts_to<colleague_atom>,
   caf::reacts_to<autoreply_atom, int64_t>, caf::reacts_to<pause_atom>,
@@ -39,6 +44,20 @@ struct sequence_env {
   std::vector<compiled_message> messages;
 };
 
+/// The directory an enrollment actor lives in (virtual activation): it routes
+/// timers and events to the live actor, or activates one from storage.
+class enrollment_directory {
+ public:
+  virtual ~enrollment_directory() = default;
+
+  /// Called by the actor of `id` when it is idle and its last write durable.
+  /// Under the directory's lock, and only if `mailbox_empty()` (nothing was
+  /// routed to it meanwhile), marks it passive: then the actor must quit, and
+  /// the next timer or event activates a new one from its snapshot.
+  virtual bool passivate(enrollment_id id,
+                         const std::function<bool()>& mailbox_empty) = 0;
+};
+
 /// The runtime's parts an enrollment actor works with; they outlive it.
 struct enrollment_env {
   const clock* time = nullptr;
@@ -49,6 +68,11 @@ struct enrollment_env {
   account_actor linkedin_account;
   channel_actor email_channel;
   channel_actor linkedin_channel;
+  /// None: the actor stays resident until it exits.
+  enrollment_directory* directory = nullptr;
+  /// An idle enrollment passivates when its next timer is at least this far
+  /// away (a halted one at once).
+  duration passivate_after = duration::max();
 };
 
 struct enrollment_actor_state {
@@ -57,9 +81,9 @@ struct enrollment_actor_state {
   std::shared_ptr<const sequence_env> sequence;
   std::shared_ptr<const lead> contact;
   enrollment_env env;
-  /// The due-index entry written for the armed timer, to remove when
-  /// superseded.
-  std::optional<time_point> indexed_due;
+  /// Writes posted, numbered from 1, and the latest known durable.
+  uint64_t writes = 0;
+  uint64_t durable = 0;
 
   static inline const char* name = "herald.enrollment";
 };
@@ -67,9 +91,9 @@ struct enrollment_actor_state {
 /// One enrollment: a thin owner of its state around the engine's state machine.
 /// It turns the machine's effects into messages (the timer shard, its accounts,
 /// the channels) and durable writes: a send intent is written and its
-/// durability awaited before the provider is called; an outcome removes the
-/// intent in the same write as the history, the new snapshot and the new
-/// due-index entry.
+/// durability awaited before the provider is called; an outcome is written with
+/// its history entry as the new snapshot (which settles the intent and carries
+/// the next due time).
 enrollment_actor::behavior_type enrollment_behavior(
   enrollment_actor::stateful_pointer<enrollment_actor_state> self, enrollment e,
   std::shared_ptr<const sequence_env> sequence,

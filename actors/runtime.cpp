@@ -1,51 +1,89 @@
 #include "actors/runtime.hpp"
 
+#include <stdexcept>
+
+#include <caf/event_based_actor.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 #include <date/tz.h>
 
+#include "storage/codec.hpp"
+#include "storage/keys.hpp"
+
 namespace herald::actors {
 
+namespace {
+
+caf::scheduler::test_coordinator* coordinator(caf::actor_system& sys) {
+  return dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler());
+}
+
+// The lead's own zone, else the workspace's (an unknown name falls back too:
+// the API validates zones on the way in).
+const date::time_zone* zone_of(const lead& l, const date::time_zone* fallback) {
+  if (l.timezone.empty()) return fallback;
+  try {
+    return date::locate_zone(l.timezone);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+} // namespace
+
 runtime::runtime(const runtime_options& o, const clock& time,
-                 storage::group_commit& persister)
-  : cfg_(std::make_unique<caf::actor_system_config>()), time_(time),
-    persister_(persister) {
+                 storage::store& db, storage::group_commit& persister)
+  : options_(o), cfg_(std::make_unique<caf::actor_system_config>()),
+    time_(time), db_(db), persister_(persister),
+    io_(o.deterministic ? 0 : std::max<size_t>(1, o.io_threads)) {
+  if (o.deterministic && !db.options().synchronous)
+    throw std::invalid_argument{
+      "a deterministic runtime needs the group commit in synchronous mode"};
   auto threads = o.threads > 0
                    ? o.threads
                    : std::max<size_t>(1, std::thread::hardware_concurrency());
-  if (o.deterministic)
+  if (o.deterministic) {
     cfg_->set("scheduler.policy", caf::atom("testing"));
-  else
+  } else {
     cfg_->set("scheduler.max-threads",
               static_cast<caf::config_value::integer>(threads));
+  }
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   auto n = o.shards > 0 ? o.shards : threads;
+  next_due_ = std::make_unique<std::atomic<int64_t>[]>(n);
+  fire_gate gate = [this] {
+    return persister_.backlog_bytes() < options_.max_persist_backlog &&
+           io_.pending() < options_.max_activations;
+  };
   for (size_t i = 0; i < n; ++i) {
+    next_due_[i].store(-1);
     auto router = sys_->spawn(
       [this](timer_sink_actor::pointer) -> timer_sink_actor::behavior_type {
         return {[this](fired_atom, const fired_timers& f) { route(f); }};
       });
-    auto shard = sys_->spawn(timer_shard, time_.now(), router);
+    auto shard = sys_->spawn(timer_shard, time_.now(), router, gate);
     shards_.push_back(shard);
     others_.push_back(router.address());
     others_.push_back(shard.address());
   }
+  // Moves the shards' time and keeps what they answer: the next due times
+  // (the manual clock's driver reads them) and how many timers fired.
+  driver_ = sys_->spawn([this](caf::event_based_actor* self) -> caf::behavior {
+    return {[this, self](advance_atom, int64_t now) {
+      for (size_t i = 0; i < shards_.size(); ++i)
+        self->request(shards_[i], caf::infinite, advance_atom::value, now)
+          .then([this, i](int64_t next, uint64_t fired) {
+            next_due_[i].store(next, std::memory_order_relaxed);
+            fired_.fetch_add(fired, std::memory_order_relaxed);
+          });
+    }};
+  });
+  others_.push_back(driver_.address());
 }
 
 runtime::~runtime() { stop(); }
 
-void runtime::route(const fired_timers& fired) const {
-  std::shared_lock lk{mu_};
-  for (const auto& e : fired.entries) {
-    if ((e.id() & account_timer_bit) != 0) {
-      if (auto it = accounts_.find(e.id() & ~account_timer_bit);
-          it != accounts_.end())
-        caf::anon_send(it->second, fired_atom::value, fired_timers{{e}});
-    } else if (auto it = enrollments_.find(e.id()); it != enrollments_.end()) {
-      caf::anon_send(it->second, fire_atom::value, e.generation());
-    }
-  }
-}
+// -- set-up -------------------------------------------------------------------
 
 account_actor runtime::add_account(const sender_account& acc,
                                    const date::time_zone* zone,
@@ -57,42 +95,199 @@ account_actor runtime::add_account(const sender_account& acc,
   return a;
 }
 
-channel_actor runtime::add_channel(provider* delivery) {
+channel_actor runtime::add_channel(channel kind, provider* delivery) {
   auto c = sys_->spawn(channel_behavior, delivery);
   std::unique_lock lk{mu_};
+  (kind == channel::email ? email_channel_ : linkedin_channel_) = c;
   others_.push_back(c.address());
   return c;
 }
 
-enrollment_actor runtime::enroll(const enrollment& e,
-                                 std::shared_ptr<const sequence_env> sequence,
-                                 std::shared_ptr<const lead> contact,
-                                 const date::time_zone* lead_zone,
-                                 enrollment_env links, bool lead_replied) {
-  links.time = &time_;
-  links.persister = &persister_;
-  links.shard = shard_for(e.id.value);
-  auto a = sys_->spawn(enrollment_behavior, e, std::move(sequence),
-                       std::move(contact), lead_zone, std::move(links));
-  {
-    std::unique_lock lk{mu_};
-    enrollments_[e.id.value] = a;
-  }
-  caf::anon_send(a, enroll_atom::value, lead_replied);
-  return a;
+void runtime::add_sequence(std::shared_ptr<const sequence_env> sequence,
+                           const date::time_zone* zone) {
+  std::unique_lock lk{mu_};
+  auto id = sequence->seq.id.value;
+  sequences_[id] = {std::move(sequence), zone};
 }
 
-std::optional<enrollment_actor> runtime::find(enrollment_id id) const {
+// -- enrollments --------------------------------------------------------------
+
+enrollment_env runtime::links(const enrollment& e) const {
+  enrollment_env env;
+  env.time = &time_;
+  env.persister = &persister_;
+  env.shard = shard_for(e.id.value);
+  if (auto it = accounts_.find(e.email_sender.value); it != accounts_.end())
+    env.email_account = it->second;
+  if (auto it = accounts_.find(e.linkedin_sender.value); it != accounts_.end())
+    env.linkedin_account = it->second;
+  env.email_channel = email_channel_;
+  env.linkedin_channel = linkedin_channel_;
+  env.directory = const_cast<runtime*>(this);
+  env.passivate_after = options_.passivate_after;
+  return env;
+}
+
+// mu_ held (shared at least).
+enrollment_actor
+runtime::spawn_enrollment(const enrollment& e,
+                          std::shared_ptr<const lead> contact) {
+  auto it = sequences_.find(e.sequence.value);
+  if (it == sequences_.end())
+    throw std::invalid_argument{"enrollment of an unknown sequence"};
+  auto zone = zone_of(*contact, it->second.second);
+  return sys_->spawn(enrollment_behavior, e, it->second.first,
+                     std::move(contact), zone, links(e));
+}
+
+void runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
+                     bool lead_replied) {
+  enrollment_actor a;
+  {
+    std::unique_lock lk{mu_};
+    a = spawn_enrollment(e, std::move(contact));
+    directory_[e.id.value] = entry{a, e.workspace, false};
+    ++resident_;
+  }
+  caf::anon_send(a, enroll_atom::value, lead_replied);
+}
+
+void runtime::send_input(const enrollment_actor& a, const input& in) {
+  if (in.kind == input::fire) {
+    caf::anon_send(a, fire_atom::value, static_cast<uint32_t>(in.arg));
+    return;
+  }
+  switch (in.what) {
+    case lead_event::reply: caf::anon_send(a, reply_atom::value); break;
+    case lead_event::bounce: caf::anon_send(a, bounce_atom::value); break;
+    case lead_event::unsubscribe: caf::anon_send(a, unsub_atom::value); break;
+    case lead_event::invite_accepted:
+      caf::anon_send(a, accepted_atom::value);
+      break;
+    case lead_event::colleague_replied:
+      caf::anon_send(a, colleague_atom::value);
+      break;
+    case lead_event::auto_reply:
+      caf::anon_send(a, autoreply_atom::value, in.arg);
+      break;
+    case lead_event::pause: caf::anon_send(a, pause_atom::value); break;
+    case lead_event::resume: caf::anon_send(a, resume_atom::value); break;
+  }
+}
+
+bool runtime::route_input(uint64_t id, input in) {
+  {
+    // The common case: resident. Sending under the lock orders the message
+    // before any passivation, which takes the lock exclusively.
+    std::shared_lock lk{mu_};
+    auto it = directory_.find(id);
+    if (it == directory_.end()) return false;
+    if (it->second.actor) {
+      send_input(it->second.actor, in);
+      return true;
+    }
+  }
+  std::unique_lock lk{mu_};
+  auto it = directory_.find(id);
+  if (it == directory_.end()) return false;
+  auto& x = it->second;
+  if (x.actor) {
+    send_input(x.actor, in);
+  } else if (x.activating) {
+    waiting_[id].push_back(in);
+  } else {
+    x.activating = true;
+    waiting_[id].push_back(in);
+    io_.post([this, id, ws = x.ws] { activate(id, ws); });
+  }
+  return true;
+}
+
+bool runtime::deliver(enrollment_id id, lead_event event,
+                      std::optional<time_point> back) {
+  return route_input(id.value,
+                     input{input::event, event, back ? to_ms(*back) : -1});
+}
+
+// On the I/O pool: reads the snapshot and the lead back, spawns the actor and
+// hands it what waited, in arrival order.
+void runtime::activate(uint64_t id, workspace_id ws) {
+  std::optional<enrollment> e;
+  std::shared_ptr<lead> contact;
+  if (auto got = db_.get(storage::cf::enrollments,
+                         storage::key::enrollment(ws, enrollment_id{id}));
+      got && got->has_value()) {
+    if (auto decoded = storage::decode_enrollment(**got)) e = *decoded;
+  }
+  if (e) {
+    if (auto got = db_.get(storage::cf::leads, storage::key::lead(ws, e->lead));
+        got && got->has_value()) {
+      if (auto decoded = storage::decode_lead(**got))
+        contact = std::make_shared<lead>(std::move(*decoded));
+    }
+  }
+  std::unique_lock lk{mu_};
+  auto it = directory_.find(id);
+  auto waiting = std::move(waiting_[id]);
+  waiting_.erase(id);
+  if (it == directory_.end()) return; // stopped meanwhile
+  it->second.activating = false;
+  if (!e || !contact || sequences_.count(e->sequence.value) == 0) {
+    ++failed_activations_;
+    return;
+  }
+  auto a = spawn_enrollment(*e, std::move(contact));
+  it->second.actor = a;
+  ++resident_;
+  ++activations_;
+  for (const auto& in : waiting)
+    send_input(a, in);
+}
+
+bool runtime::passivate(enrollment_id id,
+                        const std::function<bool()>& mailbox_empty) {
+  std::unique_lock lk{mu_};
+  auto it = directory_.find(id.value);
+  if (it == directory_.end() || !it->second.actor || !mailbox_empty())
+    return false;
+  it->second.actor = enrollment_actor{};
+  --resident_;
+  ++passivations_;
+  return true;
+}
+
+std::optional<enrollment_actor> runtime::resident(enrollment_id id) const {
   std::shared_lock lk{mu_};
-  if (auto it = enrollments_.find(id.value); it != enrollments_.end())
-    return it->second;
+  if (auto it = directory_.find(id.value);
+      it != directory_.end() && it->second.actor)
+    return it->second.actor;
   return std::nullopt;
 }
 
+runtime::totals runtime::stats() const {
+  std::shared_lock lk{mu_};
+  return totals{directory_.size(), resident_, activations_, passivations_,
+                failed_activations_};
+}
+
+void runtime::route(const fired_timers& fired) {
+  for (const auto& e : fired.entries) {
+    if ((e.id() & account_timer_bit) != 0) {
+      std::shared_lock lk{mu_};
+      if (auto it = accounts_.find(e.id() & ~account_timer_bit);
+          it != accounts_.end())
+        caf::anon_send(it->second, fired_atom::value, fired_timers{{e}});
+    } else {
+      route_input(e.id(), input{input::fire, lead_event::reply,
+                                static_cast<int64_t>(e.generation())});
+    }
+  }
+}
+
+// -- time ---------------------------------------------------------------------
+
 void runtime::tick() {
-  auto now = to_ms(time_.now());
-  for (const auto& s : shards_)
-    caf::anon_send(s, advance_atom::value, now);
+  caf::anon_send(driver_, advance_atom::value, to_ms(time_.now()));
 }
 
 void runtime::start_ticker(duration period) {
@@ -103,6 +298,34 @@ void runtime::start_ticker(duration period) {
   }};
 }
 
+size_t runtime::settle() {
+  auto* sched = coordinator(*sys_);
+  if (sched == nullptr)
+    throw std::logic_error{"settle() needs the deterministic runtime"};
+  size_t total = 0;
+  for (;;) {
+    auto n = sched->run() + persister_.flush_once() + io_.run_pending();
+    if (n == 0) return total;
+    total += n;
+  }
+}
+
+std::optional<time_point> runtime::advance() {
+  for (;;) {
+    auto before = fired_.load();
+    tick();
+    settle();
+    if (fired_.load() == before) break;
+  }
+  int64_t next = -1;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    auto n = next_due_[i].load();
+    if (n >= 0 && (next < 0 || n < next)) next = n;
+  }
+  if (next < 0) return std::nullopt;
+  return from_ms(next);
+}
+
 void runtime::stop() {
   if (stopped_.exchange(true)) return;
   {
@@ -111,23 +334,26 @@ void runtime::stop() {
   }
   ticker_cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
+  io_.stop();
   std::vector<caf::actor_addr> all;
   {
     std::unique_lock lk{mu_};
-    for (auto& [id, a] : enrollments_)
-      all.push_back(a.address());
+    for (auto& [id, x] : directory_)
+      if (x.actor) all.push_back(x.actor.address());
     for (auto& [id, a] : accounts_)
       all.push_back(a.address());
     all.insert(all.end(), others_.begin(), others_.end());
-    enrollments_.clear();
+    directory_.clear();
+    waiting_.clear();
     accounts_.clear();
     others_.clear();
   }
   for (const auto& addr : all)
     caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
-  if (auto* sched =
-        dynamic_cast<caf::scheduler::test_coordinator*>(&sys_->scheduler()))
-    sched->run();
+  if (auto* sched = coordinator(*sys_)) sched->run();
+  driver_ = nullptr;
+  email_channel_ = channel_actor{};
+  linkedin_channel_ = channel_actor{};
   shards_.clear();
   sys_.reset();
 }

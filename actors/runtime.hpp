@@ -17,9 +17,11 @@
 #include "actors/account.hpp"
 #include "actors/channel.hpp"
 #include "actors/enrollment.hpp"
+#include "actors/io_pool.hpp"
 #include "actors/timer_shard.hpp"
 #include "engine/clock.hpp"
 #include "storage/group_commit.hpp"
+#include "storage/store.hpp"
 
 namespace herald::actors {
 
@@ -29,21 +31,46 @@ struct runtime_options {
   size_t threads = 0;
   /// Timer shards, enrollments spread over them by id; 0: one per thread.
   size_t shards = 0;
-  /// CAF's testing scheduler: nothing runs until the caller runs it.
+  /// CAF's testing scheduler and no threads of herald's own: nothing runs
+  /// until settle() runs it (the group commit must be in synchronous mode).
   bool deterministic = false;
+  /// Threads reading storage to activate enrollments (none when
+  /// deterministic).
+  size_t io_threads = 2;
+  /// An idle enrollment leaves memory when its next timer is at least this
+  /// far away (a halted one at once); duration::max(): never.
+  duration passivate_after = std::chrono::seconds{60};
+  /// The timer shards fire nothing while the persister holds more than this
+  /// queued or more activations than this wait for the I/O pool.
+  size_t max_persist_backlog = size_t{8} << 20;
+  size_t max_activations = 4096;
+};
+
+/// What reaches an enrollment from outside (the API, the inbox): routed by id
+/// through the directory, activating the enrollment if it is passive.
+enum class lead_event : uint8_t {
+  reply,
+  bounce,
+  unsubscribe,
+  invite_accepted,
+  colleague_replied,
+  auto_reply, // with the return date, if any
+  pause,
+  resume,
 };
 
 /// The assembled engine: the actor system, the timer shards (their time is the
-/// clock's, moved by tick()), the directory that routes fired timers to
-/// enrollments and accounts, and the handles to everything spawned, so that
-/// stopping ends them all. Set-up calls (add_account, add_channel, enroll) are
-/// thread-safe.
-class runtime {
+/// clock's, moved by tick()), the accounts and channels, and the directory of
+/// enrollments (virtual activation: an enrollment is an actor only while busy
+/// or about to be; otherwise it is its snapshot in storage and its timer in a
+/// wheel). Set-up calls and deliver() are thread-safe, except in deterministic
+/// mode, where one thread does everything.
+class runtime final : public enrollment_directory {
  public:
-  runtime(const runtime_options& options, const clock& time,
+  runtime(const runtime_options& options, const clock& time, storage::store& db,
           storage::group_commit& persister);
   /// Stops the ticker and every actor.
-  ~runtime();
+  ~runtime() override;
 
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -53,44 +80,107 @@ class runtime {
   account_actor add_account(const sender_account& acc,
                             const date::time_zone* zone,
                             budget_policy policy = {});
-  channel_actor add_channel(provider* delivery);
+  /// The channel of `kind`, delivering through `delivery` (not owned).
+  channel_actor add_channel(channel kind, provider* delivery);
+  /// A sequence enrollments run; `zone` is the workspace's, for leads without
+  /// one of their own.
+  void add_sequence(std::shared_ptr<const sequence_env> sequence,
+                    const date::time_zone* zone);
 
-  /// Spawns the actor of `e` (resident: passivation comes with virtual
-  /// activation) and enrolls it.
-  enrollment_actor enroll(const enrollment& e,
-                          std::shared_ptr<const sequence_env> sequence,
-                          std::shared_ptr<const lead> contact,
-                          const date::time_zone* lead_zone,
-                          enrollment_env links, bool lead_replied);
+  /// Starts `e` (new, with its senders bound) for `contact`. The lead must be
+  /// stored already: a later activation reads it back.
+  void enroll(const enrollment& e, std::shared_ptr<const lead> contact,
+              bool lead_replied);
 
-  std::optional<enrollment_actor> find(enrollment_id id) const;
+  /// Routes `event` (`back`: an auto-reply's return date) to enrollment `id`,
+  /// activating it if passive. False when the id is unknown.
+  bool deliver(enrollment_id id, lead_event event,
+               std::optional<time_point> back = std::nullopt);
+
+  /// The live actor of `id`, if it is resident.
+  std::optional<enrollment_actor> resident(enrollment_id id) const;
+
+  struct totals {
+    size_t enrolled = 0;
+    size_t resident = 0;
+    uint64_t activations = 0;
+    uint64_t passivations = 0;
+    /// Snapshots or leads that could not be read back: their events dropped.
+    uint64_t failed_activations = 0;
+  };
+  totals stats() const;
 
   /// Moves every shard to the clock's now, by message.
   void tick();
   /// Ticks from a thread every `period` until stop() (the system clock's
   /// driver).
   void start_ticker(duration period);
-  /// Stops the ticker and ends every actor spawned. Idempotent.
+
+  /// Deterministic mode: runs actors, group-commit rounds and activations
+  /// until none has anything left to do; returns how many jobs ran.
+  size_t settle();
+  /// Deterministic mode: ticks and settles until a tick fires nothing, then
+  /// answers the next due time (none: nothing armed). The manual clock's
+  /// driver: set the clock to it and advance again.
+  std::optional<time_point> advance();
+
+  /// Stops the ticker and ends every actor. Idempotent.
   void stop();
 
-  /// The shard an id belongs to.
+  bool passivate(enrollment_id id,
+                 const std::function<bool()>& mailbox_empty) override;
+
+ private:
+  struct entry {
+    enrollment_actor actor; // none while passive or activating
+    workspace_id ws;
+    bool activating = false;
+  };
+  struct input {
+    enum kind_t : uint8_t { fire, event } kind;
+    lead_event what;
+    int64_t arg; // the generation fired, or the return date in ms (-1: none)
+  };
+
+  void route(const fired_timers& fired);
+  bool route_input(uint64_t id, input in);
+  static void send_input(const enrollment_actor& a, const input& in);
+  void activate(uint64_t id, workspace_id ws);
+  enrollment_env links(const enrollment& e) const;
+  enrollment_actor spawn_enrollment(const enrollment& e,
+                                    std::shared_ptr<const lead> contact);
   const timer_shard_actor& shard_for(uint64_t id) const {
     return shards_[id % shards_.size()];
   }
 
- private:
-  void route(const fired_timers& fired) const;
-
+  runtime_options options_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   const clock& time_;
+  storage::store& db_;
   storage::group_commit& persister_;
+  io_pool io_;
   std::vector<timer_shard_actor> shards_;
+  /// Per shard: its next due time in ms as its last advance answered (-1:
+  /// none).
+  std::unique_ptr<std::atomic<int64_t>[]> next_due_;
+  std::atomic<uint64_t> fired_{0};
+  caf::actor driver_;
 
   mutable std::shared_mutex mu_;
-  std::unordered_map<uint64_t, enrollment_actor> enrollments_;
+  std::unordered_map<uint64_t, entry> directory_;
+  std::unordered_map<uint64_t, std::vector<input>> waiting_; // activating
   std::unordered_map<uint64_t, account_actor> accounts_;
-  std::vector<caf::actor_addr> others_; // shards, routers, channels
+  std::unordered_map<uint64_t, std::pair<std::shared_ptr<const sequence_env>,
+                                         const date::time_zone*>>
+    sequences_;
+  channel_actor email_channel_;
+  channel_actor linkedin_channel_;
+  std::vector<caf::actor_addr> others_; // shards, router, channels, driver
+  size_t resident_ = 0;
+  uint64_t activations_ = 0;
+  uint64_t passivations_ = 0;
+  uint64_t failed_activations_ = 0;
 
   std::mutex ticker_mu_;
   std::condition_variable ticker_cv_;

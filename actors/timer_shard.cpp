@@ -6,15 +6,21 @@ namespace herald::actors {
 
 timer_shard_actor::behavior_type
 timer_shard(timer_shard_actor::stateful_pointer<timer_shard_state> self,
-            time_point start, timer_sink_actor sink) {
+            time_point start, timer_sink_actor sink, fire_gate gate) {
   self->state.wheel.emplace(start);
   self->state.sink = std::move(sink);
+  self->state.gate = std::move(gate);
   return {
     [self](arm_atom, uint64_t id, int64_t due_ms, uint32_t generation) {
       self->state.wheel->insert(timer_entry{id, due_ms, generation});
     },
     [self](advance_atom, int64_t now_ms) -> caf::result<int64_t, uint64_t> {
       auto& st = self->state;
+      if (st.gate && !st.gate()) {
+        auto next = st.wheel->next_due();
+        if (!next) return {int64_t{-1}, uint64_t{0}};
+        return {std::min(to_ms(*next), now_ms), uint64_t{0}};
+      }
       fired_timers batch;
       auto n =
         st.wheel->pop_due(from_ms(now_ms), [&batch](const timer_entry& e) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include <caf/actor.hpp>
@@ -24,9 +25,16 @@ using timer_shard_actor = caf::typed_actor<
   caf::reacts_to<arm_atom, uint64_t, int64_t, uint32_t>,
   caf::replies_to<advance_atom, int64_t>::with<int64_t, uint64_t>>;
 
+/// Whether a shard may fire now. Closed while the work already started is
+/// behind (the persister's backlog, activations queued): back-pressure stops
+/// new work at its source instead of blocking a scheduler thread. Empty: always
+/// open.
+using fire_gate = std::function<bool()>;
+
 struct timer_shard_state {
   std::optional<timing_wheel> wheel;
   timer_sink_actor sink;
+  fire_gate gate;
   uint64_t fired = 0;
 
   static inline const char* name = "herald.timer_shard";
@@ -36,9 +44,11 @@ struct timer_shard_state {
 /// messages carrying the runtime clock's time (never CAF's own timers), so the
 /// manual clock drives it deterministically. Whatever comes due in an advance
 /// goes to `sink` as one `fired_atom` batch, in due order; stale generations
-/// are the receiver's to drop.
+/// are the receiver's to drop. While `gate` is closed an advance fires nothing
+/// and answers the shard's time as its next due time, so the driver comes
+/// back.
 timer_shard_actor::behavior_type
 timer_shard(timer_shard_actor::stateful_pointer<timer_shard_state> self,
-            time_point start, timer_sink_actor sink);
+            time_point start, timer_sink_actor sink, fire_gate gate);
 
 } // namespace herald::actors

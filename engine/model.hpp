@@ -317,6 +317,8 @@ struct enrollment {
   account_id sender(channel c) const noexcept {
     return c == channel::email ? email_sender : linkedin_sender;
   }
+
+  bool operator==(const enrollment&) const = default;
 };
 
 } // namespace herald

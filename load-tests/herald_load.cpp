@@ -3,11 +3,16 @@
 //   herald-load w1 [--leads N] [--workspaces N] [--mode throughput|lateness]
 //                  [--durability sync|async] [--threads N] [--timeout-s N]
 //                  [--stall-s N]
+//   herald-load memory [--leads N] [--workspaces N] [--durability ...]
 //
 // W1 in-process: the runtime with a real RocksDB (temp dir), the system clock,
 // and a simulated provider that records every send. Ends with one JSON line
 // carrying the peer harness's fields (and ours), a short table on stderr, and
 // exit status 1 when an invariant broke or sends are missing.
+//
+// memory: enrolls N leads (default 1,000,000) whose first step is three days
+// away and reports the resident bytes per idle enrollment once they have left
+// memory (passivated: a snapshot in RocksDB and a timer in a wheel).
 
 #include <boost/json.hpp>
 #include <date/tz.h>
@@ -27,6 +32,8 @@
 #include "actors/runtime.hpp"
 #include "load-tests/process_stats.hpp"
 #include "load-tests/w1.hpp"
+#include "storage/codec.hpp"
+#include "storage/keys.hpp"
 
 namespace {
 
@@ -36,6 +43,7 @@ using herald::load::w1_config;
 using herald::load::w1_recorder;
 
 struct options {
+  std::string workload = "w1";
   w1_config w1;
   std::string mode = "throughput";
   storage::durability durability = storage::durability::sync;
@@ -50,15 +58,20 @@ struct options {
     stderr,
     "herald-load: %s\nusage: herald-load w1 [--leads N] [--workspaces N] "
     "[--mode throughput|lateness] [--durability sync|async] "
-    "[--threads N] [--timeout-s N] [--stall-s N]\n",
+    "[--threads N] [--timeout-s N] [--stall-s N]\n"
+    "       herald-load memory [--leads N] [--workspaces N] "
+    "[--durability sync|async] [--threads N]\n",
     why);
   std::exit(2);
 }
 
 options parse(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "w1") != 0)
-    usage("the workload to run is the first argument; this build runs w1");
+  if (argc < 2 ||
+      (std::strcmp(argv[1], "w1") != 0 && std::strcmp(argv[1], "memory") != 0))
+    usage("the first argument is the workload: w1 or memory");
   options o;
+  o.workload = argv[1];
+  if (o.workload == "memory") o.w1.leads = 1'000'000;
   for (int i = 2; i < argc; ++i) {
     std::string flag = argv[i];
     if (i + 1 >= argc) usage(("missing value for " + flag).c_str());
@@ -112,8 +125,7 @@ class w1_provider final : public provider {
     sends_.fetch_add(1, std::memory_order_relaxed);
     auto replies_after = herald::load::plan_lead(config_, lead).replies_after;
     if (replies_after && *replies_after == step) {
-      if (auto a = runtime_->find(r.enrollment))
-        caf::anon_send(*a, reply_atom::value);
+      runtime_->deliver(r.enrollment, lead_event::reply);
       std::lock_guard lk{mu_};
       out_.reply_acknowledged(lead, now);
     }
@@ -136,13 +148,282 @@ boost::json::object stats_json(const herald::load::lateness_stats& s) {
           {"p99", s.p99}, {"p999", s.p999}, {"max", s.max}, {"mean", s.mean}};
 }
 
+// The W1 world inside a runtime: per workspace, accounts with every limit off
+// and the W1 sequence on the relative schedule (its first step `first_delay`
+// days after enrollment). Leads are stored as an import would store them, so
+// that a passivated enrollment can be activated again.
+class w1_world {
+ public:
+  w1_world(const w1_config& c, runtime& rt, storage::group_commit& gc,
+           const herald::clock& time, int first_delay)
+    : config_(c), rt_(rt), gc_(gc) {
+    const auto* utc = date::locate_zone("UTC");
+    for (uint32_t w = 0; w < c.workspaces; ++w) {
+      auto make = [&](uint64_t id, channel kind) {
+        sender_account a;
+        a.id = account_id{id};
+        a.workspace = workspace_id{w + 1};
+        a.kind = kind;
+        a.limits.daily_cap = 1'000'000'000;
+        a.limits.invites_per_day = a.limits.invites_per_week =
+          a.limits.messages_per_day = 1'000'000'000;
+        a.limits.spacing = a.limits.jitter = duration{0};
+        a.limits.window =
+          local_window{std::chrono::hours{0}, std::chrono::hours{0}};
+        a.created_at = time.now() - days_ms(365);
+        rt.add_account(a, utc);
+      };
+      for (uint32_t i = 0; i < c.email_accounts; ++i)
+        make(uint64_t{w} * 1000 + i + 1, channel::email);
+      for (uint32_t i = 0; i < c.linkedin_accounts; ++i)
+        make(uint64_t{w} * 1000 + 500 + i + 1, channel::linkedin);
+      auto env = std::make_shared<sequence_env>();
+      auto& seq = env->seq;
+      seq.id = sequence_id{w + 1};
+      seq.workspace = workspace_id{w + 1};
+      seq.status = sequence_status::active;
+      seq.schedule.mode = schedule_mode::relative;
+      seq.schedule.day = duration{c.day_ms};
+      seq.steps = herald::load::w1_sequence_steps();
+      seq.steps[0].delay_days = first_delay;
+      env->calendar = seq.schedule.calendar;
+      for (const auto& s : seq.steps) {
+        auto compiled = compiled_message::compile(s.message);
+        env->messages.push_back(std::move(*compiled));
+      }
+      rt.add_sequence(std::move(env), utc);
+    }
+  }
+
+  lead contact(uint64_t i) const {
+    auto plan = herald::load::plan_lead(config_, i);
+    lead l;
+    l.id = lead_id{i + 1};
+    l.workspace = workspace_id{plan.workspace + 1};
+    l.email = "lead" + std::to_string(i) + "@example.test";
+    l.linkedin_url = "https://www.linkedin.com/in/lead" + std::to_string(i);
+    return l;
+  }
+
+  /// Stores every lead (the import), in write sets of a thousand.
+  void store_leads() {
+    storage::write_set w;
+    for (uint64_t i = 0; i < config_.leads; ++i) {
+      auto l = contact(i);
+      w.put(storage::cf::leads, storage::key::lead(l.workspace, l.id),
+            storage::encode(l));
+      if (w.count() == 1000 || i + 1 == config_.leads) {
+        gc_.submit(std::move(w), nullptr);
+        w = storage::write_set{};
+      }
+    }
+    gc_.flush_once();
+  }
+
+  /// Enrolls lead `i` into its workspace's sequence.
+  void enroll(uint64_t i) {
+    auto plan = herald::load::plan_lead(config_, i);
+    auto l = std::make_shared<lead>(contact(i));
+    enrollment e;
+    e.id = enrollment_id{i + 1};
+    e.workspace = l->workspace;
+    e.sequence = sequence_id{plan.workspace + 1};
+    e.lead = l->id;
+    e.email_sender =
+      account_id{uint64_t{plan.workspace} * 1000 + plan.email_account + 1};
+    e.linkedin_sender = account_id{uint64_t{plan.workspace} * 1000 + 500 +
+                                   plan.linkedin_account + 1};
+    rt_.enroll(e, std::move(l), false);
+  }
+
+ private:
+  const w1_config& config_;
+  runtime& rt_;
+  storage::group_commit& gc_;
+};
+
+boost::json::object runtime_json(const runtime::totals& t) {
+  return {{"enrolled", t.enrolled},
+          {"resident", t.resident},
+          {"activations", t.activations},
+          {"passivations", t.passivations},
+          {"failed_activations", t.failed_activations}};
+}
+
+int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
+           const herald::clock& time) {
+  const auto& c = opt.w1;
+  auto expectation = herald::load::expected(c);
+  w1_recorder recorder{c};
+  w1_provider delivery{c, time, recorder};
+  delivery.attach(&rt);
+  rt.add_channel(channel::email, &delivery);
+  rt.add_channel(channel::linkedin, &delivery);
+  w1_world world{c, rt, gc, time, 0};
+  world.store_leads();
+
+  auto peak_before = herald::load::rss().peak_bytes;
+  auto cpu0 = herald::load::cpu_seconds();
+  rt.start_ticker(std::chrono::milliseconds{1});
+  auto start = time.now();
+  for (uint64_t i = 0; i < c.leads; ++i)
+    world.enroll(i);
+  // Wait for the expected sends (sleeping is the harness's business, not
+  // herald's).
+  auto deadline =
+    std::chrono::steady_clock::now() + std::chrono::seconds{opt.timeout_s};
+  uint64_t last = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (delivery.sends() < expectation.sends &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    if (delivery.sends() != last) {
+      last = delivery.sends();
+      last_progress = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_progress >
+               std::chrono::seconds{opt.stall_s}) {
+      break; // stalled
+    }
+  }
+  // A little longer, so that sends beyond the expected ones would show.
+  std::this_thread::sleep_for(std::chrono::milliseconds{50 + 10 * c.day_ms});
+  auto cpu = herald::load::cpu_seconds() - cpu0;
+  auto peak = herald::load::rss().peak_bytes;
+  auto totals = rt.stats();
+  rt.stop();
+  gc.stop();
+
+  auto inv = recorder.check();
+  auto span = recorder.send_span();
+  double wall_s =
+    span ? static_cast<double>(span->second - to_ms(start)) / 1000.0 : 0.0;
+  auto sends = recorder.sends();
+  boost::json::object by_step;
+  for (int s = 1; s <= herald::load::w1_steps; ++s)
+    by_step[std::to_string(s)] = stats_json(recorder.lateness(s));
+  auto late = stats_json(recorder.lateness());
+  late["by_step"] = std::move(by_step);
+  boost::json::object report{
+    {"harness", "herald"},
+    {"workload", "w1"},
+    {"mode", opt.mode},
+    {"durability",
+     opt.durability == storage::durability::sync ? "sync" : "async"},
+    {"config",
+     {{"leads", c.leads},
+      {"workspaces", c.workspaces},
+      {"email_accounts", c.email_accounts},
+      {"linkedin_accounts", c.linkedin_accounts},
+      {"reply_pct", c.reply_pct},
+      {"day_ms", c.day_ms},
+      {"threads", opt.threads},
+      {"cores", std::thread::hardware_concurrency()}}},
+    {"expected_sends", expectation.sends},
+    {"repliers", expectation.repliers},
+    {"sends", sends},
+    {"wall_s", wall_s},
+    {"steps_per_s", wall_s > 0 ? static_cast<double>(sends) / wall_s : 0.0},
+    {"lateness_ms", std::move(late)},
+    {"rss_peak_mb", peak / (1 << 20)},
+    {"bytes_per_lead", (peak - peak_before) / static_cast<double>(c.leads)},
+    {"cpu_s", cpu},
+    {"cpu_us_per_send",
+     sends > 0 ? cpu * 1e6 / static_cast<double>(sends) : 0.0},
+    {"runtime", runtime_json(totals)},
+    {"invariants",
+     {{"sends_after_reply", inv.sends_after_reply},
+      {"duplicate_sends", inv.duplicate_sends},
+      {"missing_sends", inv.missing_sends},
+      {"unexpected_sends", inv.unexpected_sends},
+      {"ok", inv.ok()}}},
+  };
+  std::cout << boost::json::serialize(report) << std::endl;
+  std::fprintf(
+    stderr,
+    "\nherald W1 %s (%s): %llu of %llu sends in %.2f s = %.0f steps/s, "
+    "%.2f µs CPU per send\n"
+    "  lateness p50 %.1f ms, p99 %.1f ms; peak RSS %.0f MB, %.0f bytes "
+    "per lead\n"
+    "  invariants: after reply %llu, duplicates %llu, missing %llu, "
+    "unexpected %llu -> %s\n",
+    opt.mode.c_str(),
+    opt.durability == storage::durability::sync ? "sync" : "async",
+    static_cast<unsigned long long>(sends),
+    static_cast<unsigned long long>(expectation.sends), wall_s,
+    wall_s > 0 ? static_cast<double>(sends) / wall_s : 0.0,
+    sends > 0 ? cpu * 1e6 / static_cast<double>(sends) : 0.0,
+    recorder.lateness().p50, recorder.lateness().p99, peak / (1 << 20),
+    (peak - peak_before) / static_cast<double>(c.leads),
+    static_cast<unsigned long long>(inv.sends_after_reply),
+    static_cast<unsigned long long>(inv.duplicate_sends),
+    static_cast<unsigned long long>(inv.missing_sends),
+    static_cast<unsigned long long>(inv.unexpected_sends),
+    inv.ok() ? "ok" : "BROKEN");
+  return inv.ok() ? 0 : 1;
+}
+
+// Enrolls every lead with its first step three days away, waits until the
+// enrollments have left memory, and reports the resident bytes each one costs
+// (the process's RSS growth over the leads, RocksDB's bounded caches
+// included).
+int run_memory(const options& opt, storage::group_commit& gc, runtime& rt,
+               const herald::clock& time) {
+  auto c = opt.w1;
+  c.day_ms = days_ms(1).count();
+  sim_provider delivery;
+  rt.add_channel(channel::email, &delivery);
+  rt.add_channel(channel::linkedin, &delivery);
+  w1_world world{c, rt, gc, time, 3};
+  world.store_leads();
+  auto before = herald::load::rss().now_bytes;
+  auto cpu0 = herald::load::cpu_seconds();
+  auto t0 = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; i < c.leads; ++i) {
+    world.enroll(i);
+    // Enroll no faster than enrollments settle, as an import would.
+    if (i % 1024 == 0)
+      while (rt.stats().resident > 20'000)
+        std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  while (rt.stats().resident > 0 && std::chrono::steady_clock::now() - t0 <
+                                      std::chrono::seconds{opt.timeout_s})
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  auto enroll_s =
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
+  auto cpu = herald::load::cpu_seconds() - cpu0;
+  auto after = herald::load::rss().now_bytes;
+  auto totals = rt.stats();
+  auto per = (after - before) / static_cast<double>(c.leads);
+  boost::json::object report{
+    {"harness", "herald"},
+    {"workload", "memory"},
+    {"durability",
+     opt.durability == storage::durability::sync ? "sync" : "async"},
+    {"leads", c.leads},
+    {"enroll_s", enroll_s},
+    {"enrolls_per_s", static_cast<double>(c.leads) / enroll_s},
+    {"cpu_us_per_enroll", cpu * 1e6 / static_cast<double>(c.leads)},
+    {"rss_before_mb", before / (1 << 20)},
+    {"rss_after_mb", after / (1 << 20)},
+    {"bytes_per_idle_enrollment", per},
+    {"runtime", runtime_json(totals)},
+  };
+  rt.stop();
+  gc.stop();
+  std::cout << boost::json::serialize(report) << std::endl;
+  std::fprintf(stderr,
+               "\nherald memory: %llu enrollments idle, %zu resident; RSS "
+               "%.0f -> %.0f MB: %.0f bytes per idle enrollment\n",
+               static_cast<unsigned long long>(c.leads), totals.resident,
+               before / (1 << 20), after / (1 << 20), per);
+  return totals.resident == 0 && totals.enrolled == c.leads ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   auto opt = parse(argc, argv);
-  const auto& c = opt.w1;
-  auto expectation = herald::load::expected(c);
-
   std::random_device rd;
   auto dir = std::filesystem::temp_directory_path() /
              ("herald-load-" + std::to_string(rd()));
@@ -159,176 +440,11 @@ int main(int argc, char** argv) {
   {
     storage::group_commit gc{*db};
     system_clock time;
-    w1_recorder recorder{c};
-    w1_provider delivery{c, time, recorder};
     runtime_options ro;
     ro.threads = opt.threads;
-    runtime rt{ro, time, gc};
-    delivery.attach(&rt);
-    auto email_channel = rt.add_channel(&delivery);
-    auto linkedin_channel = rt.add_channel(&delivery);
-    const auto* utc = date::locate_zone("UTC");
-
-    // Workspaces: accounts with limits off, and the W1 sequence on the relative
-    // schedule.
-    std::vector<std::vector<account_actor>> emails(c.workspaces);
-    std::vector<std::vector<account_actor>> linkedins(c.workspaces);
-    std::vector<std::shared_ptr<const sequence_env>> sequences;
-    for (uint32_t w = 0; w < c.workspaces; ++w) {
-      auto make = [&](uint64_t id, channel kind) {
-        sender_account a;
-        a.id = account_id{id};
-        a.workspace = workspace_id{w + 1};
-        a.kind = kind;
-        a.limits.daily_cap = 1'000'000'000;
-        a.limits.invites_per_day = a.limits.invites_per_week =
-          a.limits.messages_per_day = 1'000'000'000;
-        a.limits.spacing = a.limits.jitter = duration{0};
-        a.limits.window =
-          local_window{std::chrono::hours{0}, std::chrono::hours{0}};
-        a.created_at = time.now() - days_ms(365);
-        return rt.add_account(a, utc);
-      };
-      for (uint32_t i = 0; i < c.email_accounts; ++i)
-        emails[w].push_back(make(uint64_t{w} * 1000 + i + 1, channel::email));
-      for (uint32_t i = 0; i < c.linkedin_accounts; ++i)
-        linkedins[w].push_back(
-          make(uint64_t{w} * 1000 + 500 + i + 1, channel::linkedin));
-      auto env = std::make_shared<sequence_env>();
-      auto& seq = env->seq;
-      seq.id = sequence_id{w + 1};
-      seq.workspace = workspace_id{w + 1};
-      seq.status = sequence_status::active;
-      seq.schedule.mode = schedule_mode::relative;
-      seq.schedule.day = duration{c.day_ms};
-      seq.steps = herald::load::w1_sequence_steps();
-      env->calendar = seq.schedule.calendar;
-      for (const auto& s : seq.steps) {
-        auto compiled = compiled_message::compile(s.message);
-        env->messages.push_back(std::move(*compiled));
-      }
-      sequences.push_back(std::move(env));
-    }
-
-    auto peak_before = herald::load::rss().peak_bytes;
-    auto cpu0 = herald::load::cpu_seconds();
-    rt.start_ticker(std::chrono::milliseconds{1});
-    auto start = time.now();
-    for (uint64_t i = 0; i < c.leads; ++i) {
-      auto plan = herald::load::plan_lead(c, i);
-      auto contact = std::make_shared<lead>();
-      contact->id = lead_id{i + 1};
-      contact->workspace = workspace_id{plan.workspace + 1};
-      contact->email = "lead" + std::to_string(i) + "@example.test";
-      contact->linkedin_url =
-        "https://www.linkedin.com/in/lead" + std::to_string(i);
-      enrollment e;
-      e.id = enrollment_id{i + 1};
-      e.workspace = workspace_id{plan.workspace + 1};
-      e.sequence = sequence_id{plan.workspace + 1};
-      e.lead = contact->id;
-      e.email_sender =
-        account_id{uint64_t{plan.workspace} * 1000 + plan.email_account + 1};
-      e.linkedin_sender = account_id{uint64_t{plan.workspace} * 1000 + 500 +
-                                     plan.linkedin_account + 1};
-      enrollment_env links;
-      links.email_account = emails[plan.workspace][plan.email_account];
-      links.linkedin_account = linkedins[plan.workspace][plan.linkedin_account];
-      links.email_channel = email_channel;
-      links.linkedin_channel = linkedin_channel;
-      rt.enroll(e, sequences[plan.workspace], std::move(contact), utc, links,
-                false);
-    }
-    // Wait for the expected sends (sleeping is the harness's business, not
-    // herald's).
-    auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds{opt.timeout_s};
-    uint64_t last = 0;
-    auto last_progress = std::chrono::steady_clock::now();
-    while (delivery.sends() < expectation.sends &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{50});
-      if (delivery.sends() != last) {
-        last = delivery.sends();
-        last_progress = std::chrono::steady_clock::now();
-      } else if (std::chrono::steady_clock::now() - last_progress >
-                 std::chrono::seconds{opt.stall_s}) {
-        break; // stalled
-      }
-    }
-    // A little longer, so that sends beyond the expected ones would show.
-    std::this_thread::sleep_for(std::chrono::milliseconds{50 + 10 * c.day_ms});
-    auto cpu = herald::load::cpu_seconds() - cpu0;
-    auto peak = herald::load::rss().peak_bytes;
-    rt.stop();
-    gc.stop();
-
-    auto inv = recorder.check();
-    auto span = recorder.send_span();
-    double wall_s =
-      span ? static_cast<double>(span->second - to_ms(start)) / 1000.0 : 0.0;
-    auto sends = recorder.sends();
-    boost::json::object by_step;
-    for (int s = 1; s <= herald::load::w1_steps; ++s)
-      by_step[std::to_string(s)] = stats_json(recorder.lateness(s));
-    auto late = stats_json(recorder.lateness());
-    late["by_step"] = std::move(by_step);
-    boost::json::object report{
-      {"harness", "herald"},
-      {"workload", "w1"},
-      {"mode", opt.mode},
-      {"durability",
-       opt.durability == storage::durability::sync ? "sync" : "async"},
-      {"config",
-       {{"leads", c.leads},
-        {"workspaces", c.workspaces},
-        {"email_accounts", c.email_accounts},
-        {"linkedin_accounts", c.linkedin_accounts},
-        {"reply_pct", c.reply_pct},
-        {"day_ms", c.day_ms},
-        {"threads", opt.threads},
-        {"cores", std::thread::hardware_concurrency()}}},
-      {"expected_sends", expectation.sends},
-      {"repliers", expectation.repliers},
-      {"sends", sends},
-      {"wall_s", wall_s},
-      {"steps_per_s", wall_s > 0 ? static_cast<double>(sends) / wall_s : 0.0},
-      {"lateness_ms", std::move(late)},
-      {"rss_peak_mb", peak / (1 << 20)},
-      {"bytes_per_lead", (peak - peak_before) / static_cast<double>(c.leads)},
-      {"cpu_s", cpu},
-      {"cpu_us_per_send",
-       sends > 0 ? cpu * 1e6 / static_cast<double>(sends) : 0.0},
-      {"invariants",
-       {{"sends_after_reply", inv.sends_after_reply},
-        {"duplicate_sends", inv.duplicate_sends},
-        {"missing_sends", inv.missing_sends},
-        {"unexpected_sends", inv.unexpected_sends},
-        {"ok", inv.ok()}}},
-    };
-    std::cout << boost::json::serialize(report) << std::endl;
-    std::fprintf(
-      stderr,
-      "\nherald W1 %s (%s): %llu of %llu sends in %.2f s = %.0f steps/s, "
-      "%.2f µs CPU per send\n"
-      "  lateness p50 %.1f ms, p99 %.1f ms; peak RSS %.0f MB, %.0f bytes "
-      "per lead\n"
-      "  invariants: after reply %llu, duplicates %llu, missing %llu, "
-      "unexpected %llu -> %s\n",
-      opt.mode.c_str(),
-      opt.durability == storage::durability::sync ? "sync" : "async",
-      static_cast<unsigned long long>(sends),
-      static_cast<unsigned long long>(expectation.sends), wall_s,
-      wall_s > 0 ? static_cast<double>(sends) / wall_s : 0.0,
-      sends > 0 ? cpu * 1e6 / static_cast<double>(sends) : 0.0,
-      recorder.lateness().p50, recorder.lateness().p99, peak / (1 << 20),
-      (peak - peak_before) / static_cast<double>(c.leads),
-      static_cast<unsigned long long>(inv.sends_after_reply),
-      static_cast<unsigned long long>(inv.duplicate_sends),
-      static_cast<unsigned long long>(inv.missing_sends),
-      static_cast<unsigned long long>(inv.unexpected_sends),
-      inv.ok() ? "ok" : "BROKEN");
-    status = inv.ok() ? 0 : 1;
+    runtime rt{ro, time, *db, gc};
+    status = opt.workload == "w1" ? run_w1(opt, gc, rt, time)
+                                  : run_memory(opt, gc, rt, time);
   }
   db.reset();
   std::error_code ec;

@@ -518,24 +518,6 @@ decoded<enrollment> decode_enrollment(std::string_view bytes) {
 // -- storage records
 // -------------------------------------------------------------------------
 
-void encode_to(std::string& out, const send_intent& x) {
-  writer w{out};
-  w.id(x.enrollment).u(x.step).u(x.attempt).id(x.account).e(x.kind);
-  w.t(x.created_at);
-}
-
-decoded<send_intent> decode_send_intent(std::string_view bytes) {
-  reader r{bytes, "send intent"};
-  send_intent x;
-  x.enrollment = r.id<enrollment_id>("enrollment");
-  x.step = r.unsigned_as<uint16_t>("step");
-  x.attempt = r.unsigned_as<uint16_t>("attempt");
-  x.account = r.id<account_id>("account");
-  x.kind = r.e<step_channel>("kind");
-  x.created_at = r.t("created_at");
-  return r.finish(x);
-}
-
 void encode_to(std::string& out, const history_entry& x) {
   writer w{out};
   w.id(x.enrollment).u(x.step).e(x.what).e(x.why).id(x.account).t(x.at);
@@ -620,7 +602,6 @@ std::string encode(const sender_account& x) { return encoded(x); }
 std::string encode(const sequence& x) { return encoded(x); }
 std::string encode(const lead& x) { return encoded(x); }
 std::string encode(const enrollment& x) { return encoded(x); }
-std::string encode(const send_intent& x) { return encoded(x); }
 std::string encode(const history_entry& x) { return encoded(x); }
 std::string encode(const inbox_entry& x) { return encoded(x); }
 std::string encode(const do_not_contact& x) { return encoded(x); }
@@ -629,18 +610,6 @@ std::string encode(const api_key& x) { return encoded(x); }
 
 // -- index values
 // ----------------------------------------------------------------------------
-
-std::string encode_due_value(uint32_t generation) {
-  std::string out;
-  writer{out}.u(generation);
-  return out;
-}
-
-decoded<uint32_t> decode_due_value(std::string_view bytes) {
-  reader r{bytes, "due index"};
-  auto generation = r.unsigned_as<uint32_t>("generation");
-  return r.finish(generation);
-}
 
 std::string encode_event_value(time_point received_at) {
   std::string out;

@@ -52,7 +52,6 @@ void encode_to(std::string& out, const sender_account& x);
 void encode_to(std::string& out, const sequence& x);
 void encode_to(std::string& out, const lead& x);
 void encode_to(std::string& out, const enrollment& x);
-void encode_to(std::string& out, const send_intent& x);
 void encode_to(std::string& out, const history_entry& x);
 void encode_to(std::string& out, const inbox_entry& x);
 void encode_to(std::string& out, const do_not_contact& x);
@@ -65,7 +64,6 @@ std::string encode(const sender_account& x);
 std::string encode(const sequence& x);
 std::string encode(const lead& x);
 std::string encode(const enrollment& x);
-std::string encode(const send_intent& x);
 std::string encode(const history_entry& x);
 std::string encode(const inbox_entry& x);
 std::string encode(const do_not_contact& x);
@@ -79,16 +77,11 @@ decoded<sender_account> decode_sender_account(std::string_view bytes);
 decoded<sequence> decode_sequence(std::string_view bytes);
 decoded<lead> decode_lead(std::string_view bytes);
 decoded<enrollment> decode_enrollment(std::string_view bytes);
-decoded<send_intent> decode_send_intent(std::string_view bytes);
 decoded<history_entry> decode_history_entry(std::string_view bytes);
 decoded<inbox_entry> decode_inbox_entry(std::string_view bytes);
 decoded<do_not_contact> decode_do_not_contact(std::string_view bytes);
 decoded<usage_counters> decode_usage_counters(std::string_view bytes);
 decoded<api_key> decode_api_key(std::string_view bytes);
-
-/// The due index's value: the generation the timer was armed with.
-std::string encode_due_value(uint32_t generation);
-decoded<uint32_t> decode_due_value(std::string_view bytes);
 
 /// A processed event id's value: when the event was received.
 std::string encode_event_value(time_point received_at);

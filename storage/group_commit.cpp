@@ -42,6 +42,21 @@ void group_commit::submit(write_set w, completion done) {
     return;
   }
   queued_bytes_ += charge(w);
+  backlog_.store(queued_bytes_, std::memory_order_relaxed);
+  queue_.push_back(request{std::move(w), std::move(done)});
+  lk.unlock();
+  work_.notify_one();
+}
+
+void group_commit::post(write_set w, completion done) {
+  std::unique_lock lk{mu_};
+  if (stopping_) {
+    lk.unlock();
+    if (done) done(stopping_error());
+    return;
+  }
+  queued_bytes_ += charge(w);
+  backlog_.store(queued_bytes_, std::memory_order_relaxed);
   queue_.push_back(request{std::move(w), std::move(done)});
   lk.unlock();
   work_.notify_one();
@@ -51,6 +66,7 @@ bool group_commit::try_submit(write_set& w, completion& done) {
   std::unique_lock lk{mu_};
   if (stopping_ || !admits(w)) return false;
   queued_bytes_ += charge(w);
+  backlog_.store(queued_bytes_, std::memory_order_relaxed);
   queue_.push_back(request{std::move(w), std::move(done)});
   lk.unlock();
   work_.notify_one();
@@ -66,6 +82,7 @@ void group_commit::take(std::vector<request>& round, size_t max_bytes) {
     round.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  backlog_.store(queued_bytes_, std::memory_order_relaxed);
 }
 
 void group_commit::write_round(std::vector<request>& round) {

@@ -40,6 +40,17 @@ class group_commit {
   /// at once with shutting_down.
   void submit(write_set w, completion done);
 
+  /// Queues `w` whatever the queue holds, never blocking: for producers that
+  /// must not wait (actors on scheduler threads). Their back-pressure is taken
+  /// upstream, by not starting new work while backlog_bytes() is high. After
+  /// stop(), `done` is called at once with shutting_down.
+  void post(write_set w, completion done);
+
+  /// The bytes queued and not yet taken into a round.
+  size_t backlog_bytes() const noexcept {
+    return backlog_.load(std::memory_order_relaxed);
+  }
+
   /// Queues `w` unless the queue is full: then returns false, leaving both
   /// arguments as they were.
   bool try_submit(write_set& w, completion& done);
@@ -88,6 +99,7 @@ class group_commit {
   std::condition_variable space_;
   std::deque<request> queue_;
   size_t queued_bytes_ = 0;
+  std::atomic<size_t> backlog_{0}; // queued_bytes_, readable without mu_
   bool stopping_ = false;
   std::thread writer_;
 

@@ -5,9 +5,8 @@ namespace herald::storage {
 namespace {
 
 constexpr std::array<std::string_view, cf_count> names{
-  "default", "workspaces",  "keys", "accounts", "sequences",
-  "leads",   "enrollments", "due",  "intents",  "history",
-  "inbox",   "events",      "dnc",  "usage"};
+  "default",     "workspaces", "keys",  "accounts", "sequences", "leads",
+  "enrollments", "history",    "inbox", "events",   "dnc",       "usage"};
 
 constexpr char lead_record_tag = 1;
 constexpr char lead_external_tag = 2;
@@ -119,22 +118,6 @@ std::string enrollment(workspace_id ws, enrollment_id id) {
   return out;
 }
 
-std::string due(workspace_id ws, time_point due, enrollment_id id) {
-  auto out = with_ws(ws, 16);
-  put_u64(out, time_bits(due));
-  put_u64(out, id.value);
-  return out;
-}
-
-std::string intent(workspace_id ws, enrollment_id id, uint16_t step,
-                   uint16_t attempt) {
-  auto out = with_ws(ws, 12);
-  put_u64(out, id.value);
-  put_u16(out, step);
-  put_u16(out, attempt);
-  return out;
-}
-
 std::string history_prefix(workspace_id ws, lead_id lead) {
   auto out = with_ws(ws, 8);
   put_u64(out, lead.value);
@@ -180,21 +163,6 @@ std::string usage(workspace_id ws, account_id account, date::local_days day) {
 std::optional<workspace_id> workspace_of(std::string_view k) {
   if (k.size() < 8) return std::nullopt;
   return workspace_id{get_uint(k, 0, 8)};
-}
-
-std::optional<due_key> parse_due(std::string_view k) {
-  if (k.size() != 24) return std::nullopt;
-  return due_key{workspace_id{get_uint(k, 0, 8)},
-                 from_ms(static_cast<int64_t>(get_uint(k, 8, 8))),
-                 enrollment_id{get_uint(k, 16, 8)}};
-}
-
-std::optional<intent_key> parse_intent(std::string_view k) {
-  if (k.size() != 20) return std::nullopt;
-  return intent_key{workspace_id{get_uint(k, 0, 8)},
-                    enrollment_id{get_uint(k, 8, 8)},
-                    static_cast<uint16_t>(get_uint(k, 16, 2)),
-                    static_cast<uint16_t>(get_uint(k, 18, 2))};
 }
 
 std::optional<usage_key> parse_usage(std::string_view k) {

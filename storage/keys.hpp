@@ -16,7 +16,9 @@ namespace herald::storage {
 
 /// The column families. Every key except meta's starts with the workspace id (8
 /// bytes, big-endian), so a workspace can be scanned, exported, moved or
-/// deleted on its own.
+/// deleted on its own. An enrollment's snapshot is its one durable record: the
+/// timing wheels are rebuilt from its due time and generation, and a snapshot
+/// in the granted or sending phase is the open send intent.
 enum class cf : uint8_t {
   meta,        // "default": schema version
   workspaces,  // [ws]
@@ -25,16 +27,14 @@ enum class cf : uint8_t {
   sequences,   // [ws][sequence]
   leads,       // [ws][1][lead] records; [ws][2][external id] -> lead id
   enrollments, // [ws][enrollment]: state snapshots
-  due,     // [ws][due ms][enrollment] -> generation: what the timers wait for
-  intents, // [ws][enrollment][step][attempt]: open send intents
-  history, // [ws][lead][at ms][enrollment][step][event]
-  inbox,   // [ws][newest first][lead]
-  events,  // [ws][event id] -> received at: processed event ids
-  dnc,     // [ws][email or domain]
-  usage,   // [ws][account][local day]: budget counters
+  history,     // [ws][lead][at ms][enrollment][step][event]
+  inbox,       // [ws][newest first][lead]
+  events,      // [ws][event id] -> received at: processed event ids
+  dnc,         // [ws][email or domain]
+  usage,       // [ws][account][local day]: budget counters
 };
 
-inline constexpr size_t cf_count = 14;
+inline constexpr size_t cf_count = 12;
 
 /// The column family's name in RocksDB.
 std::string_view cf_name(cf c) noexcept;
@@ -55,9 +55,6 @@ std::string sequence(workspace_id ws, sequence_id id);
 std::string lead(workspace_id ws, lead_id id);
 std::string lead_external(workspace_id ws, std::string_view external_id);
 std::string enrollment(workspace_id ws, enrollment_id id);
-std::string due(workspace_id ws, time_point due, enrollment_id id);
-std::string intent(workspace_id ws, enrollment_id id, uint16_t step,
-                   uint16_t attempt);
 std::string history(workspace_id ws, lead_id lead, time_point at,
                     enrollment_id id, uint16_t step, history_event what);
 std::string history_prefix(workspace_id ws, lead_id lead);
@@ -68,21 +65,6 @@ std::string usage(workspace_id ws, account_id account, date::local_days day);
 
 /// The workspace a key belongs to; nullopt when the key is too short.
 std::optional<workspace_id> workspace_of(std::string_view k);
-
-struct due_key {
-  workspace_id ws;
-  time_point due;
-  enrollment_id id;
-};
-std::optional<due_key> parse_due(std::string_view k);
-
-struct intent_key {
-  workspace_id ws;
-  enrollment_id id;
-  uint16_t step;
-  uint16_t attempt;
-};
-std::optional<intent_key> parse_intent(std::string_view k);
 
 struct usage_key {
   workspace_id ws;

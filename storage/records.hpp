@@ -10,18 +10,6 @@
 
 namespace herald::storage {
 
-/// A send intent: made durable before the provider is called. Its key names the
-/// enrollment, step and attempt; an intent still present after a restart had no
-/// recorded outcome and must be resolved, never resent blindly.
-struct send_intent {
-  enrollment_id enrollment;
-  uint16_t step = 0;
-  uint16_t attempt = 0;
-  account_id account;
-  step_channel kind = step_channel::email;
-  time_point created_at{};
-};
-
 /// One line of a lead's outreach history (what the state machine records).
 struct history_entry {
   enrollment_id enrollment;

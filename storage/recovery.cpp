@@ -28,47 +28,19 @@ status scan_checked(const store& db, cf c, std::string_view begin,
 
 } // namespace
 
-void put_due(write_set& w, const due_entry& e) {
-  w.put(cf::due, key::due(e.ws, e.due, e.id), encode_due_value(e.generation));
-}
-
-void erase_due(write_set& w, workspace_id ws, time_point due,
-               enrollment_id id) {
-  w.erase(cf::due, key::due(ws, due, id));
-}
-
 void put_processed_event(write_set& w, workspace_id ws,
                          std::string_view event_id, time_point at) {
   w.put(cf::events, key::event(ws, event_id), encode_event_value(at));
 }
 
-status scan_due(const store& db,
-                const std::function<void(const due_entry&)>& fn) {
-  return scan_checked(
-    db, cf::due, {},
-    [&](std::string_view k,
-        std::string_view v) -> std::optional<storage_error> {
-      auto parsed = key::parse_due(k);
-      if (!parsed) return bad_value("due index key of the wrong size", k);
-      auto generation = decode_due_value(v);
-      if (!generation) return bad_value(generation.error().message, k);
-      fn(due_entry{parsed->ws, parsed->id, parsed->due, *generation});
-      return std::nullopt;
-    });
-}
-
-status scan_open_intents(const store& db,
-                         const std::function<void(const open_intent&)>& fn) {
-  return scan_checked(db, cf::intents, {},
+status scan_enrollments(const store& db,
+                        const std::function<void(const enrollment&)>& fn) {
+  return scan_checked(db, cf::enrollments, {},
                       [&](std::string_view k,
                           std::string_view v) -> std::optional<storage_error> {
-                        auto ws = key::workspace_of(k);
-                        auto intent = decode_send_intent(v);
-                        if (!ws || !intent)
-                          return bad_value(intent ? "intent key too short"
-                                                  : intent.error().message,
-                                           k);
-                        fn(open_intent{*ws, *intent});
+                        auto e = decode_enrollment(v);
+                        if (!e) return bad_value(e.error().message, k);
+                        fn(*e);
                         return std::nullopt;
                       });
 }

@@ -17,20 +17,6 @@ namespace herald::storage {
 // -- writing what recovery reads
 // ----------------------------------------------------------
 
-/// An armed timer as the due index keeps it.
-struct due_entry {
-  workspace_id ws;
-  enrollment_id id;
-  time_point due;
-  uint32_t generation = 0;
-};
-
-/// Adds the due index entry `e` to `w` (written with the enrollment's
-/// snapshot).
-void put_due(write_set& w, const due_entry& e);
-/// Removes the due index entry of `id` armed at `due` (superseded or fired).
-void erase_due(write_set& w, workspace_id ws, time_point due, enrollment_id id);
-
 /// Records `event_id` as processed at `at`, for de-duplication.
 void put_processed_event(write_set& w, workspace_id ws,
                          std::string_view event_id, time_point at);
@@ -40,21 +26,33 @@ void put_processed_event(write_set& w, workspace_id ws,
 // order and fails, naming the key, on a value that does not decode or a broken
 // iteration: a corrupt value is reported, never a crash.
 
-/// Every armed timer (by workspace, then due time): the timing wheels are
-/// rebuilt from these.
-status scan_due(const store& db,
-                const std::function<void(const due_entry&)>& fn);
+/// Every enrollment snapshot (by workspace, then id). A snapshot is an
+/// enrollment's one durable record: the timing wheels are rebuilt from the
+/// snapshots' due times (those is_armed says are armed), and the open send
+/// intents are the snapshots has_open_intent says hold one.
+status scan_enrollments(const store& db,
+                        const std::function<void(const enrollment&)>& fn);
 
-struct open_intent {
-  workspace_id ws;
-  send_intent intent;
-};
+/// Whether the snapshot is an open send intent: granted a slot (the provider
+/// may be about to be called) or sending (it may have been). Its position,
+/// attempt and bound sender for that step's channel say which call. Recovery
+/// resolves it through the provider's idempotency or marks the step uncertain,
+/// never resends blindly.
+inline bool has_open_intent(const enrollment& e) {
+  return e.phase == enrollment_phase::granted ||
+         e.phase == enrollment_phase::sending;
+}
 
-/// Every send intent without an outcome (recording an outcome removes its
-/// intent): each must be resolved through the provider's idempotency or marked
-/// uncertain, never resent blindly.
-status scan_open_intents(const store& db,
-                         const std::function<void(const open_intent&)>& fn);
+/// Whether the snapshot has a timer to re-arm at `due` with `generation`:
+/// waiting for its step or for an invite's acceptance, active and not paused
+/// (a paused enrollment is re-armed on resume). Generation 0 was never armed:
+/// the engine bumps the generation with every timer, and leaves `due` unset
+/// until the first.
+inline bool is_armed(const enrollment& e) {
+  return (e.phase == enrollment_phase::waiting ||
+          e.phase == enrollment_phase::waiting_invite) &&
+         !e.paused && e.state == enrollment_state::active && e.generation != 0;
+}
 
 struct day_usage {
   workspace_id ws;

@@ -43,7 +43,7 @@ class Enrollment : public ::testing::Test, public test::deterministic_system {
           }
         }};
       });
-    shard = sys.spawn(timer_shard, clock.now(), router);
+    shard = sys.spawn(timer_shard, clock.now(), router, fire_gate{});
     email_account = sys.spawn(account, sender(1, channel::email), utc(),
                               budget_policy{}, &clock, shard);
     linkedin_account = sys.spawn(account, sender(2, channel::linkedin), utc(),
@@ -177,7 +177,9 @@ class Enrollment : public ::testing::Test, public test::deterministic_system {
 
   size_t open_intents() {
     size_t n = 0;
-    EXPECT_TRUE(storage::scan_open_intents(*db, [&](const auto&) { ++n; }));
+    EXPECT_TRUE(storage::scan_enrollments(*db, [&](const enrollment& e) {
+      if (storage::has_open_intent(e)) ++n;
+    }));
     return n;
   }
 
@@ -221,7 +223,9 @@ TEST_F(Enrollment, RunsTheSequenceToTheEnd) {
   EXPECT_EQ(storage::decode_enrollment(**stored)->state,
             enrollment_state::completed);
   size_t armed = 0;
-  EXPECT_TRUE(storage::scan_due(*db, [&](const auto&) { ++armed; }));
+  EXPECT_TRUE(storage::scan_enrollments(*db, [&](const enrollment& x) {
+    if (storage::is_armed(x)) ++armed;
+  }));
   EXPECT_EQ(armed, 0u);
   size_t history = 0;
   EXPECT_TRUE(

@@ -132,11 +132,6 @@ inline enrollment full_enrollment() {
   return e;
 }
 
-inline send_intent full_intent() {
-  return send_intent{
-    enrollment_id{8}, 2, 3, account_id{4}, step_channel::linkedin_message, t0};
-}
-
 inline history_entry full_history() {
   return history_entry{
     enrollment_id{8},       1,
@@ -253,15 +248,6 @@ inline void expect_same(const enrollment& a, const enrollment& b) {
   EXPECT_EQ(a.linkedin_sender, b.linkedin_sender);
 }
 
-inline void expect_same(const send_intent& a, const send_intent& b) {
-  EXPECT_EQ(a.enrollment, b.enrollment);
-  EXPECT_EQ(a.step, b.step);
-  EXPECT_EQ(a.attempt, b.attempt);
-  EXPECT_EQ(a.account, b.account);
-  EXPECT_EQ(a.kind, b.kind);
-  EXPECT_EQ(a.created_at, b.created_at);
-}
-
 inline void expect_same(const history_entry& a, const history_entry& b) {
   EXPECT_EQ(a.enrollment, b.enrollment);
   EXPECT_EQ(a.step, b.step);
@@ -347,18 +333,11 @@ inline std::vector<record_case> all_cases() {
     make_case("lead", full_lead(), decode_lead),
     make_case("enrollment", full_enrollment(), decode_enrollment),
     make_case("enrollment", enrollment{}, decode_enrollment),
-    make_case("send intent", full_intent(), decode_send_intent),
     make_case("history entry", full_history(), decode_history_entry),
     make_case("inbox entry", full_inbox(), decode_inbox_entry),
     make_case("do-not-contact", full_dnc(), decode_do_not_contact),
     make_case("usage counters", full_usage(), decode_usage_counters),
     make_case("api key", full_key(), decode_api_key),
-    {"due index", encode_due_value(4'000'000'000u),
-     [](std::string_view bytes) -> reencoded {
-       auto d = decode_due_value(bytes);
-       if (!d) return d.error();
-       return encode_due_value(*d);
-     }},
     {"processed event", encode_event_value(t0),
      [](std::string_view bytes) -> reencoded {
        auto d = decode_event_value(bytes);

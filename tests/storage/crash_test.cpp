@@ -80,7 +80,7 @@ void read_acks(int fd, std::set<uint64_t>& acked, std::string& partial,
 // Numbers whose keys are present, per column family.
 std::map<uint64_t, int> present_sets(store& s) {
   std::map<uint64_t, int> count;
-  for (auto c : {cf::enrollments, cf::due, cf::history}) {
+  for (auto c : {cf::enrollments, cf::usage, cf::history}) {
     auto ok = s.scan(c, {}, {}, [&](std::string_view, std::string_view v) {
       ++count[std::stoull(std::string{v})];
       return true;

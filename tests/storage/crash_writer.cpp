@@ -50,9 +50,7 @@ int main(int argc, char** argv) {
     write_set w;
     auto value = std::to_string(n);
     w.put(cf::enrollments, key::enrollment(ws, enrollment_id{n}), value);
-    w.put(cf::due,
-          key::due(ws, from_ms(static_cast<int64_t>(n)), enrollment_id{n}),
-          value);
+    w.put(cf::usage, key::usage(ws, account_id{n}, date::local_days{}), value);
     w.put(cf::history,
           key::history(ws, lead_id{n}, from_ms(1), enrollment_id{n}, 0,
                        history_event::sent),

@@ -163,17 +163,17 @@ TEST(GroupCommit, ASetIsAtomicAcrossColumnFamilies) {
   write_set w;
   w.put(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{1}),
         "snap");
-  w.put(cf::due, key::due(workspace_id{1}, from_ms(10), enrollment_id{1}),
-        "gen");
-  w.erase(cf::intents, key::intent(workspace_id{1}, enrollment_id{1}, 0, 1));
+  auto history = key::history(workspace_id{1}, lead_id{1}, from_ms(10),
+                              enrollment_id{1}, 0, history_event::sent);
+  w.put(cf::history, history, "sent");
+  w.erase(cf::usage,
+          key::usage(workspace_id{1}, account_id{1}, date::local_days{}));
   bool acked = false;
   gc.submit(std::move(w),
             [&](const status& st) { acked = static_cast<bool>(st); });
   gc.flush_once();
   EXPECT_TRUE(acked);
-  EXPECT_TRUE(
-    s->get(cf::due, key::due(workspace_id{1}, from_ms(10), enrollment_id{1}))
-      ->has_value());
+  EXPECT_TRUE(s->get(cf::history, history)->has_value());
 }
 
 } // namespace

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
+#include <algorithm>
 #include <random>
+#include <utility>
+#include <vector>
 
+#include "codec_samples.hpp"
 #include "storage/codec.hpp"
 #include "temp_dir.hpp"
 
@@ -27,63 +30,78 @@ class Recovery : public ::testing::Test {
   std::unique_ptr<store> db;
 };
 
-TEST_F(Recovery, DueIndexGivesBackEveryArmedTimer) {
-  std::mt19937_64 rng{5};
-  std::map<std::tuple<uint64_t, int64_t, uint64_t>, uint32_t> expected;
-  write_set w;
-  for (uint64_t i = 1; i <= 3000; ++i) {
-    due_entry e{
-      workspace_id{1 + i % 3}, enrollment_id{i},
-      from_ms(1'796'000'000'000 + static_cast<int64_t>(rng() % 2'000'000'000)),
-      static_cast<uint32_t>(i % 7)};
-    put_due(w, e);
-    expected[{e.ws.value, to_ms(e.due), e.id.value}] = e.generation;
-  }
-  write(w);
-  // Superseded entries go away with the new ones' writes.
-  write_set later;
-  int erased = 0;
-  for (auto it = expected.begin(); it != expected.end() && erased < 500;
-       ++erased) {
-    auto [ws, due, id] = it->first;
-    erase_due(later, workspace_id{ws}, from_ms(due), enrollment_id{id});
-    it = expected.erase(it);
-  }
-  write(later);
-  std::vector<std::tuple<uint64_t, int64_t, uint64_t>> seen;
-  ASSERT_TRUE(scan_due(*db, [&](const due_entry& e) {
-    seen.emplace_back(e.ws.value, to_ms(e.due), e.id.value);
-    EXPECT_EQ(e.generation, (expected[{e.ws.value, to_ms(e.due), e.id.value}]));
-  }));
-  ASSERT_EQ(seen.size(), expected.size());
-  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+// The snapshot of enrollment `id` of workspace `ws`: every field set, the
+// phase, the pause and the due time varying with the id.
+enrollment snapshot(uint64_t ws, uint64_t id) {
+  auto e = codec_samples::full_enrollment();
+  e.workspace = workspace_id{ws};
+  e.id = enrollment_id{id};
+  e.phase = static_cast<enrollment_phase>(
+    id % enum_names<enrollment_phase>::values.size());
+  e.paused = id % 2 == 0;
+  e.generation = static_cast<uint32_t>(id);
+  e.due = e.last_sent + duration{static_cast<int64_t>(id)};
+  return e;
 }
 
-TEST_F(Recovery, OpenIntentsAreThoseWithoutAnOutcome) {
+TEST_F(Recovery, EnrollmentsComeBackInKeyOrder) {
+  // Written shuffled, with ids and workspaces across byte boundaries: they come
+  // back by workspace, then id, in numeric order.
+  std::vector<std::pair<uint64_t, uint64_t>> written; // (workspace, id)
+  for (uint64_t ws : {1u, 2u, 300u})
+    for (uint64_t i = 1; i <= 1000; ++i)
+      written.emplace_back(ws, i * 997);
+  std::shuffle(written.begin(), written.end(), std::mt19937_64{5});
   write_set w;
-  for (uint64_t e = 1; e <= 10; ++e) {
-    send_intent in{
-      enrollment_id{e}, 2, 1, account_id{7}, step_channel::linkedin_invite,
-      from_ms(1000 * e)};
-    w.put(cf::intents,
-          key::intent(workspace_id{4}, in.enrollment, in.step, in.attempt),
-          encode(in));
-  }
+  for (auto [ws, id] : written)
+    w.put(cf::enrollments, key::enrollment(workspace_id{ws}, enrollment_id{id}),
+          encode(snapshot(ws, id)));
   write(w);
-  // Recording an outcome removes the intent in the same batch.
-  write_set outcomes;
-  for (uint64_t e = 1; e <= 10; e += 2)
-    outcomes.erase(cf::intents,
-                   key::intent(workspace_id{4}, enrollment_id{e}, 2, 1));
-  write(outcomes);
-  std::vector<uint64_t> open;
-  ASSERT_TRUE(scan_open_intents(*db, [&](const open_intent& o) {
-    EXPECT_EQ(o.ws, workspace_id{4});
-    EXPECT_EQ(o.intent.step, 2);
-    EXPECT_EQ(o.intent.kind, step_channel::linkedin_invite);
-    open.push_back(o.intent.enrollment.value);
+  std::vector<std::pair<uint64_t, uint64_t>> seen;
+  ASSERT_TRUE(scan_enrollments(*db, [&](const enrollment& e) {
+    seen.emplace_back(e.workspace.value, e.id.value);
+    codec_samples::expect_same(e, snapshot(e.workspace.value, e.id.value));
   }));
-  EXPECT_EQ(open, (std::vector<uint64_t>{2, 4, 6, 8, 10}));
+  std::sort(written.begin(), written.end());
+  EXPECT_EQ(seen, written);
+}
+
+TEST_F(Recovery, OpenIntentsAndArmedTimersFollowThePhase) {
+  struct expectation {
+    enrollment_phase phase;
+    bool open_intent;
+    bool armed;
+  };
+  const std::vector<expectation> phases{
+    {enrollment_phase::waiting, false, true},
+    {enrollment_phase::waiting_invite, false, true},
+    {enrollment_phase::awaiting_slot, false, false},
+    {enrollment_phase::granted, true, false},
+    {enrollment_phase::sending, true, false},
+    {enrollment_phase::done, false, false},
+  };
+  ASSERT_EQ(phases.size(), enum_names<enrollment_phase>::values.size());
+  for (const auto& x : phases) {
+    SCOPED_TRACE(std::string{to_string(x.phase)});
+    enrollment e;
+    e.phase = x.phase;
+    e.generation = 3;
+    e.due = from_ms(1'796'000'000'000);
+    EXPECT_EQ(has_open_intent(e), x.open_intent);
+    EXPECT_EQ(is_armed(e), x.armed);
+    // A paused enrollment keeps its place but has no timer.
+    e.paused = true;
+    EXPECT_FALSE(is_armed(e));
+    EXPECT_EQ(has_open_intent(e), x.open_intent);
+    // Nor has a terminal one; a call under way when it halted stays open.
+    e.paused = false;
+    e.state = enrollment_state::replied;
+    EXPECT_FALSE(is_armed(e));
+    EXPECT_EQ(has_open_intent(e), x.open_intent);
+  }
+  // Generation 0 was never armed.
+  EXPECT_FALSE(is_armed(enrollment{}));
+  EXPECT_FALSE(has_open_intent(enrollment{}));
 }
 
 TEST_F(Recovery, UsageCountersOfRecentDays) {
@@ -128,18 +146,22 @@ TEST_F(Recovery, ProcessedEventsWithinTheWindowAndPurge) {
 
 TEST_F(Recovery, ACorruptValueIsReportedWithItsKey) {
   write_set w;
-  auto k = key::due(workspace_id{1}, from_ms(5), enrollment_id{3});
-  w.put(cf::due, k, std::string{"\x63garbage", 8});
+  w.put(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{1}),
+        encode(snapshot(1, 1)));
+  auto k = key::enrollment(workspace_id{1}, enrollment_id{3});
+  w.put(cf::enrollments, k, std::string{"\x01garbage", 8});
+  w.put(cf::enrollments, key::enrollment(workspace_id{2}, enrollment_id{1}),
+        encode(snapshot(2, 1)));
   write(w);
-  auto st = scan_due(*db, [](const due_entry&) {});
+  std::vector<uint64_t> seen;
+  auto st = scan_enrollments(
+    *db, [&](const enrollment& e) { seen.push_back(e.workspace.value); });
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, errc::bad_value);
   EXPECT_EQ(st.error().key, printable(k));
-  write_set bad_intent;
-  bad_intent.put(cf::intents,
-                 key::intent(workspace_id{1}, enrollment_id{1}, 0, 1), "\x01");
-  write(bad_intent);
-  EXPECT_FALSE(scan_open_intents(*db, [](const open_intent&) {}));
+  EXPECT_EQ(st.error().message.rfind("enrollment record", 0), 0u)
+    << st.error().message;
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1})); // the scan stops there
 }
 
 } // namespace

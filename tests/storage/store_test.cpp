@@ -122,16 +122,18 @@ TEST(Store, OpenFailureIsAnErrorNotACrash) {
 }
 
 TEST(Store, KeysSortByWorkspaceThenTime) {
-  auto a = key::due(workspace_id{1}, from_ms(5000), enrollment_id{9});
-  auto b = key::due(workspace_id{1}, from_ms(60000), enrollment_id{1});
-  auto c = key::due(workspace_id{2}, from_ms(1), enrollment_id{1});
+  auto history = [](uint64_t ws, int64_t at, uint64_t id) {
+    return key::history(workspace_id{ws}, lead_id{1}, from_ms(at),
+                        enrollment_id{id}, 0, history_event::sent);
+  };
+  auto a = history(1, 5000, 9);
+  auto b = history(1, 60000, 1);
+  auto c = history(2, 1, 1);
   EXPECT_LT(a, b);
   EXPECT_LT(b, c);
-  auto parsed = key::parse_due(b);
-  ASSERT_TRUE(parsed);
-  EXPECT_EQ(parsed->ws, workspace_id{1});
-  EXPECT_EQ(parsed->due, from_ms(60000));
-  EXPECT_EQ(parsed->id, enrollment_id{1});
+  auto ws = key::workspace_of(c);
+  ASSERT_TRUE(ws);
+  EXPECT_EQ(*ws, workspace_id{2});
   auto newer = key::inbox(workspace_id{1}, from_ms(2000), lead_id{1});
   auto older = key::inbox(workspace_id{1}, from_ms(1000), lead_id{1});
   EXPECT_LT(newer, older); // the inbox lists newest first
