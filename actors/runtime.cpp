@@ -39,9 +39,8 @@ runtime::runtime(const runtime_options& o, const clock& time,
   if (o.deterministic && !db.options().synchronous)
     throw std::invalid_argument{
       "a deterministic runtime needs the group commit in synchronous mode"};
-  auto threads = o.threads > 0
-                   ? o.threads
-                   : std::max<size_t>(1, std::thread::hardware_concurrency());
+  auto cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  auto threads = o.threads > 0 ? o.threads : std::max<size_t>(1, cores - 1);
   if (o.deterministic) {
     cfg_->set("scheduler.policy", caf::atom("testing"));
   } else {

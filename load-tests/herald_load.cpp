@@ -51,6 +51,8 @@ struct options {
   int timeout_s = 600;
   /// Give up when no send happened for this long.
   int stall_s = 30;
+  /// The group commit waits this long for more sets before a round.
+  int linger_us = 0;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -58,7 +60,7 @@ struct options {
     stderr,
     "herald-load: %s\nusage: herald-load w1 [--leads N] [--workspaces N] "
     "[--mode throughput|lateness] [--durability sync|async] "
-    "[--threads N] [--timeout-s N] [--stall-s N]\n"
+    "[--threads N] [--timeout-s N] [--stall-s N] [--linger-us N]\n"
     "       herald-load memory [--leads N] [--workspaces N] "
     "[--durability sync|async] [--threads N]\n",
     why);
@@ -87,6 +89,8 @@ options parse(int argc, char** argv) {
         o.timeout_s = std::stoi(value);
       else if (flag == "--stall-s")
         o.stall_s = std::stoi(value);
+      else if (flag == "--linger-us")
+        o.linger_us = std::stoi(value);
       else if (flag == "--mode" &&
                (value == "throughput" || value == "lateness"))
         o.mode = value;
@@ -242,6 +246,16 @@ class w1_world {
   storage::group_commit& gc_;
 };
 
+boost::json::object commit_json(const storage::group_commit::totals& t) {
+  return {{"rounds", t.rounds},
+          {"sets", t.sets},
+          {"mutations", t.mutations},
+          {"bytes", t.bytes},
+          {"largest_round", t.largest_round},
+          {"sets_per_round",
+           t.rounds > 0 ? static_cast<double>(t.sets) / t.rounds : 0.0}};
+}
+
 boost::json::object runtime_json(const runtime::totals& t) {
   return {{"enrolled", t.enrolled},
           {"resident", t.resident},
@@ -289,6 +303,11 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
   std::this_thread::sleep_for(std::chrono::milliseconds{50 + 10 * c.day_ms});
   auto cpu = herald::load::cpu_seconds() - cpu0;
   auto peak = herald::load::rss().peak_bytes;
+  // The last outcomes are durable a little after the last sends; halted
+  // enrollments leave memory then.
+  gc.flush_once();
+  for (int i = 0; i < 250 && rt.stats().resident > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
   auto totals = rt.stats();
   rt.stop();
   gc.stop();
@@ -330,6 +349,7 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
     {"cpu_us_per_send",
      sends > 0 ? cpu * 1e6 / static_cast<double>(sends) : 0.0},
     {"runtime", runtime_json(totals)},
+    {"group_commit", commit_json(gc.stats())},
     {"invariants",
      {{"sends_after_reply", inv.sends_after_reply},
       {"duplicate_sends", inv.duplicate_sends},
@@ -408,6 +428,7 @@ int run_memory(const options& opt, storage::group_commit& gc, runtime& rt,
     {"rss_after_mb", after / (1 << 20)},
     {"bytes_per_idle_enrollment", per},
     {"runtime", runtime_json(totals)},
+    {"group_commit", commit_json(gc.stats())},
   };
   rt.stop();
   gc.stop();
@@ -430,6 +451,7 @@ int main(int argc, char** argv) {
   storage::storage_options so;
   so.path = dir.string();
   so.mode = opt.durability;
+  so.linger = std::chrono::microseconds{opt.linger_us};
   auto opened = storage::store::open(so);
   if (!opened) {
     std::fprintf(stderr, "herald-load: %s\n", opened.error().message.c_str());

@@ -1,0 +1,315 @@
+#include "actors/runtime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
+#include <date/tz.h>
+
+#include "../storage/temp_dir.hpp"
+#include "storage/codec.hpp"
+#include "storage/keys.hpp"
+#include "storage/recovery.hpp"
+
+namespace herald::actors {
+namespace {
+
+// The assembled runtime, deterministic: CAF's testing scheduler, the group
+// commit in synchronous mode, no I/O threads, a manual clock. settle() runs
+// everything in flight; advance() fires what is due. A real RocksDB in a temp
+// dir, simulated providers. The sequence is W1's shape: a LinkedIn invite,
+// then three no_reply emails 3, 2 and 2 days apart.
+class Runtime : public ::testing::Test {
+ protected:
+  ~Runtime() override {
+    if (rt) rt->stop();
+    if (gc) gc->stop();
+  }
+
+  void start(int first_delay_days, runtime_options o = {}) {
+    storage::storage_options so;
+    so.path = dir.str();
+    so.synchronous = true;
+    auto opened = storage::store::open(so);
+    ASSERT_TRUE(opened);
+    db = std::move(*opened);
+    gc.emplace(*db);
+    o.deterministic = true;
+    rt.emplace(o, clock, *db, *gc);
+    rt->add_channel(channel::email, &email);
+    rt->add_channel(channel::linkedin, &linkedin);
+    email_account = rt->add_account(sender(1, channel::email), utc());
+    linkedin_account = rt->add_account(sender(2, channel::linkedin), utc());
+    auto env = std::make_shared<sequence_env>();
+    env->seq.id = sequence_id{1};
+    env->seq.workspace = workspace_id{1};
+    env->seq.status = sequence_status::active;
+    env->seq.schedule.mode = schedule_mode::relative;
+    env->seq.schedule.day = days_ms(1);
+    env->seq.steps = {
+      step{step_channel::linkedin_invite,
+           first_delay_days,
+           step_condition::always,
+           {"", "Hi {{first_name}}"},
+           true},
+      step{step_channel::email,
+           3,
+           step_condition::no_reply,
+           {"Hello {{first_name}}", "Body 1"},
+           true},
+      step{step_channel::email,
+           2,
+           step_condition::no_reply,
+           {"Re", "Body 2"},
+           true},
+      step{step_channel::email,
+           2,
+           step_condition::no_reply,
+           {"Re", "Body 3"},
+           true},
+    };
+    env->calendar = env->seq.schedule.calendar;
+    for (const auto& s : env->seq.steps) {
+      auto compiled = compiled_message::compile(s.message);
+      env->messages.push_back(std::move(*compiled));
+    }
+    rt->add_sequence(std::move(env), utc());
+  }
+
+  static const date::time_zone* utc() { return date::locate_zone("UTC"); }
+
+  sender_account sender(uint64_t id, channel kind) {
+    sender_account a;
+    a.id = account_id{id};
+    a.workspace = workspace_id{1};
+    a.kind = kind;
+    a.limits.daily_cap = 1000;
+    a.limits.invites_per_day = a.limits.invites_per_week =
+      a.limits.messages_per_day = 1000;
+    a.limits.spacing = duration{0};
+    a.limits.jitter = duration{0};
+    a.limits.window =
+      local_window{std::chrono::hours{0}, std::chrono::hours{0}};
+    a.created_at = clock.now() - days_ms(365);
+    return a;
+  }
+
+  // Stores leads 1..n (as an import would) and enrolls each.
+  void enroll(uint64_t n) {
+    storage::write_set w;
+    std::vector<std::shared_ptr<lead>> leads;
+    for (uint64_t i = 1; i <= n; ++i) {
+      auto l = std::make_shared<lead>();
+      l->id = lead_id{i};
+      l->workspace = workspace_id{1};
+      l->first_name = "Lead" + std::to_string(i);
+      l->email = "lead" + std::to_string(i) + "@example.test";
+      l->linkedin_url = "https://www.linkedin.com/in/lead" + std::to_string(i);
+      w.put(storage::cf::leads, storage::key::lead(l->workspace, l->id),
+            storage::encode(*l));
+      leads.push_back(std::move(l));
+    }
+    gc->post(std::move(w), nullptr);
+    gc->flush_once();
+    for (auto& l : leads) {
+      enrollment e;
+      e.id = enrollment_id{l->id.value};
+      e.workspace = workspace_id{1};
+      e.sequence = sequence_id{1};
+      e.lead = l->id;
+      e.email_sender = account_id{1};
+      e.linkedin_sender = account_id{2};
+      rt->enroll(e, std::move(l), false);
+    }
+    rt->settle();
+  }
+
+  // Moves the clock from due time to due time until nothing is armed or the
+  // next due time is past `until`.
+  void run_until(time_point until) {
+    while (auto next = rt->advance()) {
+      if (*next > until) break;
+      ASSERT_TRUE(clock.set(std::max(*next, clock.now())));
+    }
+  }
+  void run_to_the_end() { run_until(time_point::max()); }
+
+  enrollment stored(uint64_t id) {
+    auto got =
+      db->get(storage::cf::enrollments,
+              storage::key::enrollment(workspace_id{1}, enrollment_id{id}));
+    EXPECT_TRUE(got && got->has_value());
+    return *storage::decode_enrollment(**got);
+  }
+
+  // Every (enrollment, step) sent, with how many times.
+  std::map<std::pair<uint64_t, uint16_t>, int> sends() const {
+    std::map<std::pair<uint64_t, uint16_t>, int> out;
+    for (const auto& r : linkedin.sent())
+      ++out[{r.request.enrollment.value, r.request.step}];
+    for (const auto& r : email.sent())
+      ++out[{r.request.enrollment.value, r.request.step}];
+    return out;
+  }
+
+  caf::scheduler::test_coordinator& sched() {
+    return dynamic_cast<caf::scheduler::test_coordinator&>(
+      rt->system().scheduler());
+  }
+
+  herald::test::temp_dir dir;
+  manual_clock clock{from_ms(1'796'205'600'000)};
+  sim_provider email;
+  sim_provider linkedin;
+  std::unique_ptr<storage::store> db;
+  std::optional<storage::group_commit> gc;
+  std::optional<runtime> rt;
+  account_actor email_account;
+  account_actor linkedin_account;
+};
+
+TEST_F(Runtime, RunsEverySequenceToTheEndAndLeavesNothingResident) {
+  start(0);
+  auto t0 = clock.now();
+  enroll(20);
+  run_to_the_end();
+  auto sent = sends();
+  EXPECT_EQ(sent.size(), 80u);
+  for (const auto& [key, times] : sent)
+    EXPECT_EQ(times, 1) << "enrollment " << key.first << " step " << key.second;
+  EXPECT_EQ(clock.now(), t0 + days_ms(7));
+  for (uint64_t i = 1; i <= 20; ++i)
+    EXPECT_EQ(stored(i).state, enrollment_state::completed);
+  auto s = rt->stats();
+  EXPECT_EQ(s.enrolled, 20u);
+  EXPECT_EQ(s.resident, 0u);
+  EXPECT_EQ(s.passivations, 80u); // between steps, days apart, and at the end
+}
+
+TEST_F(Runtime, IdleEnrollmentsLeaveMemoryAndComeBackWhenDue) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  start(3, o);
+  enroll(10);
+  // Their first step is three days away: snapshots and timers only.
+  EXPECT_EQ(rt->stats().resident, 0u);
+  EXPECT_EQ(rt->stats().passivations, 10u);
+  EXPECT_EQ(linkedin.count(), 0u);
+  run_until(clock.now() + days_ms(3));
+  EXPECT_EQ(linkedin.count(), 10u);
+  // Activated from their snapshots for the invite, then gone again (the next
+  // step is three days away).
+  EXPECT_EQ(rt->stats().activations, 10u);
+  EXPECT_EQ(rt->stats().resident, 0u);
+  EXPECT_EQ(stored(4).position, 1);
+  run_to_the_end();
+  EXPECT_EQ(email.count(), 30u);
+  EXPECT_EQ(rt->stats().activations, 40u); // once per step
+  for (const auto& [key, times] : sends())
+    EXPECT_EQ(times, 1);
+  EXPECT_EQ(stored(7).state, enrollment_state::completed);
+  EXPECT_EQ(email.sent()[0].request.subject.substr(0, 10), "Hello Lead");
+}
+
+TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  start(3, o);
+  enroll(3);
+  ASSERT_EQ(rt->stats().resident, 0u);
+  EXPECT_TRUE(rt->deliver(enrollment_id{2}, lead_event::reply));
+  EXPECT_FALSE(rt->deliver(enrollment_id{99}, lead_event::reply));
+  rt->settle();
+  EXPECT_EQ(rt->stats().activations, 1u);
+  EXPECT_EQ(stored(2).state, enrollment_state::replied);
+  EXPECT_EQ(rt->stats().resident, 0u);
+  run_to_the_end();
+  for (const auto& [key, times] : sends())
+    EXPECT_NE(key.first, 2u) << "a replied lead got step " << key.second;
+  EXPECT_EQ(linkedin.count(), 2u);
+  EXPECT_EQ(email.count(), 6u);
+}
+
+TEST_F(Runtime, AReplyWhileTheSlotIsPendingHaltsAndFreesTheQueue) {
+  start(0);
+  caf::anon_send(linkedin_account, pause_atom::value);
+  enroll(1);
+  // The invite's slot request waits in the paused account.
+  EXPECT_EQ(rt->stats().resident, 1u);
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  rt->settle();
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  caf::anon_send(linkedin_account, resume_atom::value);
+  rt->settle();
+  run_to_the_end();
+  EXPECT_EQ(linkedin.count(), 0u);
+  EXPECT_EQ(email.count(), 0u);
+  EXPECT_EQ(rt->stats().resident, 0u);
+}
+
+TEST_F(Runtime, AReplyBetweenGrantAndSendStopsTheCall) {
+  start(0);
+  enroll(0);
+  // Store the lead and enroll, then run actors without writing any round: the
+  // slot is granted and the intent waits in the group commit's queue.
+  storage::write_set w;
+  lead l;
+  l.id = lead_id{1};
+  l.workspace = workspace_id{1};
+  l.linkedin_url = "https://www.linkedin.com/in/one";
+  w.put(storage::cf::leads, storage::key::lead(l.workspace, l.id),
+        storage::encode(l));
+  gc->post(std::move(w), nullptr);
+  gc->flush_once();
+  enrollment e;
+  e.id = enrollment_id{1};
+  e.workspace = workspace_id{1};
+  e.sequence = sequence_id{1};
+  e.lead = l.id;
+  e.email_sender = account_id{1};
+  e.linkedin_sender = account_id{2};
+  rt->enroll(e, std::make_shared<lead>(l), false);
+  sched().run();
+  rt->tick();
+  sched().run();
+  EXPECT_GT(gc->backlog_bytes(), 0u);
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  sched().run();
+  // Now the intent becomes durable: the provider must not be called.
+  rt->settle();
+  run_to_the_end();
+  EXPECT_EQ(linkedin.count(), 0u);
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+}
+
+TEST_F(Runtime, PauseAndResumeKeepThePlaceAndSendEachStepOnce) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  start(0, o);
+  enroll(5);
+  run_until(clock.now());
+  ASSERT_EQ(linkedin.count(), 5u); // the invites
+  for (uint64_t i = 1; i <= 5; ++i)
+    ASSERT_TRUE(rt->deliver(enrollment_id{i}, lead_event::pause));
+  rt->settle();
+  EXPECT_TRUE(stored(3).paused);
+  EXPECT_EQ(rt->stats().resident, 0u); // paused: idle, passive
+  // Their armed timers come due while paused: stale, nothing is sent.
+  ASSERT_TRUE(clock.set(clock.now() + days_ms(30)));
+  rt->advance();
+  EXPECT_EQ(email.count(), 0u);
+  for (uint64_t i = 1; i <= 5; ++i)
+    ASSERT_TRUE(rt->deliver(enrollment_id{i}, lead_event::resume));
+  rt->settle();
+  run_to_the_end();
+  EXPECT_EQ(email.count(), 15u);
+  for (const auto& [key, times] : sends())
+    EXPECT_EQ(times, 1);
+  EXPECT_EQ(stored(5).state, enrollment_state::completed);
+}
+
+} // namespace
+} // namespace herald::actors
