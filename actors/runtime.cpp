@@ -255,6 +255,22 @@ bool runtime::passivate(enrollment_id id,
   return true;
 }
 
+bool runtime::control(account_id id, account_event event) {
+  std::shared_lock lk{mu_};
+  auto it = accounts_.find(id.value);
+  if (it == accounts_.end()) return false;
+  const auto& a = it->second;
+  switch (event) {
+    case account_event::pause: caf::anon_send(a, pause_atom::value); break;
+    case account_event::resume: caf::anon_send(a, resume_atom::value); break;
+    case account_event::revoke: caf::anon_send(a, revoke_atom::value); break;
+    case account_event::linkedin_warning:
+      caf::anon_send(a, warn_atom::value);
+      break;
+  }
+  return true;
+}
+
 std::optional<enrollment_actor> runtime::resident(enrollment_id id) const {
   std::shared_lock lk{mu_};
   if (auto it = directory_.find(id.value);

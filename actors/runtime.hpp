@@ -62,6 +62,10 @@ enum class lead_event : uint8_t {
   resume,
 };
 
+/// What reaches a sender account from outside: an operator's pause, resume or
+/// revoke, and LinkedIn's warning (a cool-down pause).
+enum class account_event : uint8_t { pause, resume, revoke, linkedin_warning };
+
 /// The assembled engine: the actor system, the timer shards (their time is the
 /// clock's, moved by tick()), the accounts and channels, and the directory of
 /// enrollments (virtual activation: an enrollment is an actor only while busy
@@ -99,6 +103,9 @@ class runtime final : public enrollment_directory {
   /// activating it if passive. False when the id is unknown.
   bool deliver(enrollment_id id, lead_event event,
                std::optional<time_point> back = std::nullopt);
+
+  /// Hands `event` to account `id`. False when the id is unknown.
+  bool control(account_id id, account_event event);
 
   /// The live actor of `id`, if it is resident.
   std::optional<enrollment_actor> resident(enrollment_id id) const;

@@ -53,6 +53,8 @@ struct options {
   int stall_s = 30;
   /// The group commit waits this long for more sets before a round.
   int linger_us = 0;
+  /// The most a group-commit round writes, in KiB (0: storage's default).
+  size_t round_kib = 0;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -60,7 +62,8 @@ struct options {
     stderr,
     "herald-load: %s\nusage: herald-load w1 [--leads N] [--workspaces N] "
     "[--mode throughput|lateness] [--durability sync|async] "
-    "[--threads N] [--timeout-s N] [--stall-s N] [--linger-us N]\n"
+    "[--threads N] [--timeout-s N] [--stall-s N] [--linger-us N] [--round-kib "
+    "N]\n"
     "       herald-load memory [--leads N] [--workspaces N] "
     "[--durability sync|async] [--threads N]\n",
     why);
@@ -91,6 +94,8 @@ options parse(int argc, char** argv) {
         o.stall_s = std::stoi(value);
       else if (flag == "--linger-us")
         o.linger_us = std::stoi(value);
+      else if (flag == "--round-kib")
+        o.round_kib = std::stoul(value);
       else if (flag == "--mode" &&
                (value == "throughput" || value == "lateness"))
         o.mode = value;
@@ -414,6 +419,11 @@ int run_memory(const options& opt, storage::group_commit& gc, runtime& rt,
   auto cpu = herald::load::cpu_seconds() - cpu0;
   auto after = herald::load::rss().now_bytes;
   auto totals = rt.stats();
+  // What a million waiting enrollments cost while nothing is due: the ticker
+  // and the timer shards' advances.
+  auto idle0 = herald::load::cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::seconds{2});
+  auto idle_cpu_pct = (herald::load::cpu_seconds() - idle0) / 2.0 * 100.0;
   auto per = (after - before) / static_cast<double>(c.leads);
   boost::json::object report{
     {"harness", "herald"},
@@ -427,6 +437,7 @@ int run_memory(const options& opt, storage::group_commit& gc, runtime& rt,
     {"rss_before_mb", before / (1 << 20)},
     {"rss_after_mb", after / (1 << 20)},
     {"bytes_per_idle_enrollment", per},
+    {"idle_cpu_pct", idle_cpu_pct},
     {"runtime", runtime_json(totals)},
     {"group_commit", commit_json(gc.stats())},
   };
@@ -435,9 +446,10 @@ int run_memory(const options& opt, storage::group_commit& gc, runtime& rt,
   std::cout << boost::json::serialize(report) << std::endl;
   std::fprintf(stderr,
                "\nherald memory: %llu enrollments idle, %zu resident; RSS "
-               "%.0f -> %.0f MB: %.0f bytes per idle enrollment\n",
+               "%.0f -> %.0f MB: %.0f bytes per idle enrollment; idle CPU "
+               "%.2f%%\n",
                static_cast<unsigned long long>(c.leads), totals.resident,
-               before / (1 << 20), after / (1 << 20), per);
+               before / (1 << 20), after / (1 << 20), per, idle_cpu_pct);
   return totals.resident == 0 && totals.enrolled == c.leads ? 0 : 1;
 }
 
@@ -452,6 +464,7 @@ int main(int argc, char** argv) {
   so.path = dir.string();
   so.mode = opt.durability;
   so.linger = std::chrono::microseconds{opt.linger_us};
+  if (opt.round_kib > 0) so.max_batch_bytes = opt.round_kib << 10;
   auto opened = storage::store::open(so);
   if (!opened) {
     std::fprintf(stderr, "herald-load: %s\n", opened.error().message.c_str());

@@ -235,14 +235,15 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
 
 TEST_F(Runtime, AReplyWhileTheSlotIsPendingHaltsAndFreesTheQueue) {
   start(0);
-  caf::anon_send(linkedin_account, pause_atom::value);
+  ASSERT_TRUE(rt->control(account_id{2}, account_event::pause));
+  EXPECT_FALSE(rt->control(account_id{77}, account_event::pause));
   enroll(1);
   // The invite's slot request waits in the paused account.
   EXPECT_EQ(rt->stats().resident, 1u);
   ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
   rt->settle();
   EXPECT_EQ(stored(1).state, enrollment_state::replied);
-  caf::anon_send(linkedin_account, resume_atom::value);
+  ASSERT_TRUE(rt->control(account_id{2}, account_event::resume));
   rt->settle();
   run_to_the_end();
   EXPECT_EQ(linkedin.count(), 0u);
@@ -309,6 +310,28 @@ TEST_F(Runtime, PauseAndResumeKeepThePlaceAndSendEachStepOnce) {
   for (const auto& [key, times] : sends())
     EXPECT_EQ(times, 1);
   EXPECT_EQ(stored(5).state, enrollment_state::completed);
+}
+
+} // namespace
+} // namespace herald::actors
+
+namespace herald::actors {
+namespace {
+
+// A LinkedIn warning pauses the account for its cool-down: the invites wait,
+// then go out, each once.
+TEST_F(Runtime, ALinkedInWarningHoldsTheInvitesForItsCoolDown) {
+  start(0);
+  ASSERT_TRUE(rt->control(account_id{2}, account_event::linkedin_warning));
+  enroll(3);
+  run_until(clock.now() + std::chrono::hours{1});
+  EXPECT_EQ(linkedin.count(), 0u);
+  run_until(clock.now() + days_ms(4));
+  EXPECT_EQ(linkedin.count(), 3u);
+  run_to_the_end();
+  EXPECT_EQ(email.count(), 9u);
+  for (const auto& [key, times] : sends())
+    EXPECT_EQ(times, 1);
 }
 
 } // namespace
