@@ -139,16 +139,18 @@ runtime::spawn_enrollment(const enrollment& e,
                      std::move(contact), zone, links(e));
 }
 
-void runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
+bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
                      bool lead_replied) {
   enrollment_actor a;
   {
     std::unique_lock lk{mu_};
+    if (directory_.count(e.id.value) > 0) return false;
     a = spawn_enrollment(e, std::move(contact));
-    directory_[e.id.value] = entry{a, e.workspace, false};
+    directory_.emplace(e.id.value, entry{a, e.workspace, false});
     ++resident_;
   }
   caf::anon_send(a, enroll_atom::value, lead_replied);
+  return true;
 }
 
 void runtime::send_input(const enrollment_actor& a, const input& in) {

@@ -95,8 +95,9 @@ class runtime final : public enrollment_directory {
                     const date::time_zone* zone);
 
   /// Starts `e` (new, with its senders bound) for `contact`. The lead must be
-  /// stored already: a later activation reads it back.
-  void enroll(const enrollment& e, std::shared_ptr<const lead> contact,
+  /// stored already: a later activation reads it back. False, changing
+  /// nothing, when the id is enrolled already.
+  bool enroll(const enrollment& e, std::shared_ptr<const lead> contact,
               bool lead_replied);
 
   /// Routes `event` (`back`: an auto-reply's return date) to enrollment `id`,

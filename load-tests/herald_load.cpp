@@ -53,6 +53,9 @@ struct options {
   int stall_s = 30;
   /// The group commit waits this long for more sets before a round.
   int linger_us = 0;
+  /// Idle enrollments passivate when their next step is this far (-1: the
+  /// runtime's default).
+  int64_t passivate_after_ms = -1;
   /// The most a group-commit round writes, in KiB (0: storage's default).
   size_t round_kib = 0;
 };
@@ -94,6 +97,8 @@ options parse(int argc, char** argv) {
         o.stall_s = std::stoi(value);
       else if (flag == "--linger-us")
         o.linger_us = std::stoi(value);
+      else if (flag == "--passivate-after-ms")
+        o.passivate_after_ms = std::stoll(value);
       else if (flag == "--round-kib")
         o.round_kib = std::stoul(value);
       else if (flag == "--mode" &&
@@ -384,6 +389,15 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
     static_cast<unsigned long long>(inv.missing_sends),
     static_cast<unsigned long long>(inv.unexpected_sends),
     inv.ok() ? "ok" : "BROKEN");
+  if (totals.failed_activations > 0) {
+    std::fprintf(stderr, "  %llu activations failed\n",
+                 static_cast<unsigned long long>(totals.failed_activations));
+    return 1;
+  }
+  if (opt.passivate_after_ms >= 0 && totals.activations == 0) {
+    std::fprintf(stderr, "  asked to passivate, but nothing was activated\n");
+    return 1;
+  }
   return inv.ok() ? 0 : 1;
 }
 
@@ -477,6 +491,8 @@ int main(int argc, char** argv) {
     system_clock time;
     runtime_options ro;
     ro.threads = opt.threads;
+    if (opt.passivate_after_ms >= 0)
+      ro.passivate_after = duration{opt.passivate_after_ms};
     runtime rt{ro, time, *db, gc};
     status = opt.workload == "w1" ? run_w1(opt, gc, rt, time)
                                   : run_memory(opt, gc, rt, time);

@@ -122,7 +122,7 @@ class Runtime : public ::testing::Test {
       e.lead = l->id;
       e.email_sender = account_id{1};
       e.linkedin_sender = account_id{2};
-      rt->enroll(e, std::move(l), false);
+      EXPECT_TRUE(rt->enroll(e, std::move(l), false));
     }
     rt->settle();
   }
@@ -222,6 +222,13 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   ASSERT_EQ(rt->stats().resident, 0u);
   EXPECT_TRUE(rt->deliver(enrollment_id{2}, lead_event::reply));
   EXPECT_FALSE(rt->deliver(enrollment_id{99}, lead_event::reply));
+  // Enrolling an id twice changes nothing, passive or not.
+  enrollment again;
+  again.id = enrollment_id{3};
+  again.workspace = workspace_id{1};
+  again.sequence = sequence_id{1};
+  again.lead = lead_id{3};
+  EXPECT_FALSE(rt->enroll(again, std::make_shared<lead>(), false));
   rt->settle();
   EXPECT_EQ(rt->stats().activations, 1u);
   EXPECT_EQ(stored(2).state, enrollment_state::replied);
