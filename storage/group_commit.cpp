@@ -33,9 +33,8 @@ bool group_commit::admits(const write_set& w) const {
          queued_bytes_ + charge(w) <= options_.max_queue_bytes;
 }
 
-void group_commit::submit(write_set w, completion done) {
-  std::unique_lock lk{mu_};
-  space_.wait(lk, [&] { return stopping_ || admits(w); });
+void group_commit::enqueue(std::unique_lock<std::mutex>& lk, write_set& w,
+                           completion& done) {
   if (stopping_) {
     lk.unlock();
     if (done) done(stopping_error());
@@ -48,28 +47,21 @@ void group_commit::submit(write_set w, completion done) {
   work_.notify_one();
 }
 
+void group_commit::submit(write_set w, completion done) {
+  std::unique_lock lk{mu_};
+  space_.wait(lk, [&] { return stopping_ || admits(w); });
+  enqueue(lk, w, done);
+}
+
 void group_commit::post(write_set w, completion done) {
   std::unique_lock lk{mu_};
-  if (stopping_) {
-    lk.unlock();
-    if (done) done(stopping_error());
-    return;
-  }
-  queued_bytes_ += charge(w);
-  backlog_.store(queued_bytes_, std::memory_order_relaxed);
-  queue_.push_back(request{std::move(w), std::move(done)});
-  lk.unlock();
-  work_.notify_one();
+  enqueue(lk, w, done);
 }
 
 bool group_commit::try_submit(write_set& w, completion& done) {
   std::unique_lock lk{mu_};
   if (stopping_ || !admits(w)) return false;
-  queued_bytes_ += charge(w);
-  backlog_.store(queued_bytes_, std::memory_order_relaxed);
-  queue_.push_back(request{std::move(w), std::move(done)});
-  lk.unlock();
-  work_.notify_one();
+  enqueue(lk, w, done);
   return true;
 }
 

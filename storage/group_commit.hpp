@@ -80,6 +80,10 @@ class group_commit {
   };
 
   void run();
+  // Queues `w` (mu_ held by `lk`, which it releases), or completes it with
+  // shutting_down once stopping.
+  void enqueue(std::unique_lock<std::mutex>& lk, write_set& w,
+               completion& done);
   // Moves queued requests into `round` up to `max_bytes` (at least one); mu_
   // held.
   void take(std::vector<request>& round, size_t max_bytes);

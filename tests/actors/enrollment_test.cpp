@@ -48,37 +48,7 @@ class Enrollment : public ::testing::Test, public test::deterministic_system {
                               budget_policy{}, &clock, shard);
     linkedin_account = sys.spawn(account, sender(2, channel::linkedin), utc(),
                                  budget_policy{}, &clock, shard);
-    auto env_seq = std::make_shared<sequence_env>();
-    env_seq->seq.steps = {
-      step{step_channel::linkedin_invite,
-           0,
-           step_condition::always,
-           {"", "Hi {{first_name}}"},
-           true},
-      step{step_channel::email,
-           3,
-           step_condition::no_reply,
-           {"Hello {{first_name}}", "Body 1"},
-           true},
-      step{step_channel::email,
-           2,
-           step_condition::no_reply,
-           {"Re", "Body 2"},
-           true},
-      step{step_channel::email,
-           2,
-           step_condition::no_reply,
-           {"Re", "Body 3"},
-           true},
-    };
-    env_seq->seq.status = sequence_status::active;
-    env_seq->seq.schedule.mode = schedule_mode::relative;
-    env_seq->seq.schedule.day = days_ms(1);
-    env_seq->calendar = env_seq->seq.schedule.calendar;
-    for (const auto& s : env_seq->seq.steps) {
-      auto compiled = compiled_message::compile(s.message);
-      env_seq->messages.push_back(std::move(*compiled));
-    }
+    auto env_seq = test::w1_shaped_sequence(0);
     auto contact = std::make_shared<lead>();
     contact->id = lead_id{9};
     contact->first_name = "Ada";

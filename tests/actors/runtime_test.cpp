@@ -13,6 +13,7 @@
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
 #include "storage/recovery.hpp"
+#include "testing.hpp"
 
 namespace herald::actors {
 namespace {
@@ -43,40 +44,7 @@ class Runtime : public ::testing::Test {
     rt->add_channel(channel::linkedin, &linkedin);
     email_account = rt->add_account(sender(1, channel::email), utc());
     linkedin_account = rt->add_account(sender(2, channel::linkedin), utc());
-    auto env = std::make_shared<sequence_env>();
-    env->seq.id = sequence_id{1};
-    env->seq.workspace = workspace_id{1};
-    env->seq.status = sequence_status::active;
-    env->seq.schedule.mode = schedule_mode::relative;
-    env->seq.schedule.day = days_ms(1);
-    env->seq.steps = {
-      step{step_channel::linkedin_invite,
-           first_delay_days,
-           step_condition::always,
-           {"", "Hi {{first_name}}"},
-           true},
-      step{step_channel::email,
-           3,
-           step_condition::no_reply,
-           {"Hello {{first_name}}", "Body 1"},
-           true},
-      step{step_channel::email,
-           2,
-           step_condition::no_reply,
-           {"Re", "Body 2"},
-           true},
-      step{step_channel::email,
-           2,
-           step_condition::no_reply,
-           {"Re", "Body 3"},
-           true},
-    };
-    env->calendar = env->seq.schedule.calendar;
-    for (const auto& s : env->seq.steps) {
-      auto compiled = compiled_message::compile(s.message);
-      env->messages.push_back(std::move(*compiled));
-    }
-    rt->add_sequence(std::move(env), utc());
+    rt->add_sequence(test::w1_shaped_sequence(first_delay_days), utc());
   }
 
   static const date::time_zone* utc() { return date::locate_zone("UTC"); }

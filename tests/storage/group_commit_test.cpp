@@ -134,6 +134,33 @@ TEST(GroupCommit, BackPressureBoundsTheQueue) {
   EXPECT_EQ(acked, accepted + 1);
 }
 
+// post is for producers that must never wait (actors): it queues beyond the
+// cap, and the backlog it reports is what their back-pressure reads.
+TEST(GroupCommit, PostNeverBlocksAndReportsTheBacklog) {
+  test::temp_dir dir;
+  storage_options o;
+  o.synchronous = true; // nothing is written until flushed: the queue grows
+  o.max_queue_bytes = 2000;
+  auto s = open_store(dir.str(), o);
+  group_commit gc{*s};
+  int acked = 0;
+  for (uint64_t i = 1; i <= 100; ++i)
+    gc.post(one_put(i, 150), [&](const status& st) {
+      EXPECT_TRUE(st);
+      ++acked;
+    });
+  EXPECT_GT(gc.backlog_bytes(), 100 * one_put(1, 150).bytes());
+  EXPECT_EQ(gc.flush_once(), 100u);
+  EXPECT_EQ(acked, 100);
+  EXPECT_EQ(gc.backlog_bytes(), 0u);
+  EXPECT_TRUE(present(*s, 100));
+  gc.stop();
+  bool refused = false;
+  gc.post(one_put(101), [&](const status& st) { refused = !st; });
+  EXPECT_TRUE(refused);
+  EXPECT_FALSE(present(*s, 101));
+}
+
 TEST(GroupCommit, StopWritesWhatIsQueuedAndRefusesTheRest) {
   test::temp_dir dir;
   auto s = open_store(dir.str());
