@@ -1,5 +1,6 @@
 #include "actors/runtime.hpp"
 
+#include <limits>
 #include <stdexcept>
 
 #include <caf/event_based_actor.hpp>
@@ -58,17 +59,19 @@ runtime::runtime(const runtime_options& o, const clock& time,
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   auto n = o.shards > 0 ? o.shards : threads;
   next_due_ = std::make_unique<std::atomic<int64_t>[]>(n);
-  fire_gate gate = [this] {
+  shard_hooks hooks;
+  hooks.may_fire = [this] {
     return persister_.backlog_bytes() < options_.max_persist_backlog &&
            io_.pending() < options_.max_activations;
   };
+  hooks.armed = [this](int64_t due) { armed(due); };
   for (size_t i = 0; i < n; ++i) {
     next_due_[i].store(-1);
     auto router = sys_->spawn(
       [this](timer_sink_actor::pointer) -> timer_sink_actor::behavior_type {
         return {[this](fired_atom, const fired_timers& f) { route(f); }};
       });
-    auto shard = sys_->spawn(timer_shard, time_.now(), router, gate);
+    auto shard = sys_->spawn(timer_shard, time_.now(), router, hooks);
     shards_.push_back(shard);
     others_.push_back(router.address());
     others_.push_back(shard.address());
@@ -82,6 +85,9 @@ runtime::runtime(const runtime_options& o, const clock& time,
           .then([this, i](int64_t next, uint64_t fired) {
             next_due_[i].store(next, std::memory_order_relaxed);
             fired_.fetch_add(fired, std::memory_order_relaxed);
+            answers_.fetch_add(1);
+            { std::lock_guard lk{ticker_mu_}; } // the ticker may be waiting
+            ticker_cv_.notify_all();
           });
     }};
   });
@@ -315,11 +321,59 @@ void runtime::tick() {
   caf::anon_send(driver_, advance_atom::value, to_ms(time_.now()));
 }
 
+void runtime::armed(int64_t due) {
+  auto earliest = earliest_armed_.load();
+  while (due < earliest &&
+         !earliest_armed_.compare_exchange_weak(earliest, due))
+    continue;
+  // Paired with the ticker's store of planned_wake_ and its re-read of
+  // earliest_armed_: one of the two sides sees the other's write.
+  if (due < planned_wake_.load()) {
+    std::lock_guard lk{ticker_mu_};
+    ticker_poke_ = true;
+    ticker_cv_.notify_all();
+  }
+}
+
 void runtime::start_ticker(duration period) {
   ticker_ = std::thread{[this, period] {
+    const auto period_ms = std::max<int64_t>(1, period.count());
+    const int64_t awake = std::numeric_limits<int64_t>::min();
     std::unique_lock lk{ticker_mu_};
-    while (!ticker_cv_.wait_for(lk, period, [this] { return ticker_stop_; }))
+    while (!ticker_stop_) {
+      // Awake: from here, an armed timer is either in a shard's answer to this
+      // tick or in earliest_armed_.
+      planned_wake_.store(awake);
+      earliest_armed_.store(std::numeric_limits<int64_t>::max());
+      auto asked = answers_.load() + shards_.size();
+      lk.unlock();
       tick();
+      lk.lock();
+      // The shards' answers, waited for briefly: a busy system ticks on.
+      bool answered =
+        ticker_cv_.wait_for(lk, std::chrono::milliseconds{5} + period, [&] {
+          return ticker_stop_ || answers_.load() >= asked;
+        });
+      auto now = to_ms(time_.now());
+      int64_t wake = now + period_ms;
+      if (answered) {
+        int64_t next = std::numeric_limits<int64_t>::max();
+        for (size_t i = 0; i < shards_.size(); ++i)
+          if (auto n = next_due_[i].load(); n >= 0) next = std::min(next, n);
+        wake = std::max(std::min(next, now + options_.ticker_max_sleep.count()),
+                        wake);
+      }
+      // Store, then look: a timer armed after the store sees the plan and
+      // pokes; one armed before it is in earliest_armed_.
+      planned_wake_.store(wake);
+      if (auto earliest = earliest_armed_.load(); earliest < wake) {
+        wake = std::max(earliest, now + period_ms);
+        planned_wake_.store(wake);
+      }
+      ticker_cv_.wait_for(lk, std::chrono::milliseconds{wake - now},
+                          [this] { return ticker_stop_ || ticker_poke_; });
+      ticker_poke_ = false;
+    }
   }};
 }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,9 @@ struct runtime_options {
   /// queued or more activations than this wait for the I/O pool.
   size_t max_persist_backlog = size_t{8} << 20;
   size_t max_activations = 4096;
+  /// The ticker sleeps until the next due time (woken sooner when an earlier
+  /// timer is armed), but never longer than this.
+  duration ticker_max_sleep = std::chrono::seconds{1};
 };
 
 /// What reaches an enrollment from outside (the API, the inbox): routed by id
@@ -123,8 +127,9 @@ class runtime final : public enrollment_directory {
 
   /// Moves every shard to the clock's now, by message.
   void tick();
-  /// Ticks from a thread every `period` until stop() (the system clock's
-  /// driver).
+  /// Ticks from a thread until stop() (the system clock's driver): `period`
+  /// apart while timers are due, else at the next due time as the shards
+  /// answered it, woken sooner when an earlier timer is armed.
   void start_ticker(duration period);
 
   /// Deterministic mode: runs actors, group-commit rounds and activations
@@ -154,6 +159,9 @@ class runtime final : public enrollment_directory {
   };
 
   void route(const fired_timers& fired);
+  // A shard armed a timer due at `due` (ms): wakes the ticker if it would
+  // sleep past it.
+  void armed(int64_t due);
   bool route_input(uint64_t id, input in);
   static void send_input(const enrollment_actor& a, const input& in);
   void activate(uint64_t id, workspace_id ws);
@@ -176,6 +184,12 @@ class runtime final : public enrollment_directory {
   /// none).
   std::unique_ptr<std::atomic<int64_t>[]> next_due_;
   std::atomic<uint64_t> fired_{0};
+  /// Answers to advances, counted, for the ticker to wait on.
+  std::atomic<uint64_t> answers_{0};
+  /// The earliest due time armed since the ticker last woke, and when it
+  /// plans to wake (the lowest value while it is awake).
+  std::atomic<int64_t> earliest_armed_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> planned_wake_{std::numeric_limits<int64_t>::min()};
   caf::actor driver_;
 
   mutable std::shared_mutex mu_;
@@ -196,6 +210,7 @@ class runtime final : public enrollment_directory {
   std::mutex ticker_mu_;
   std::condition_variable ticker_cv_;
   bool ticker_stop_ = false;
+  bool ticker_poke_ = false;
   std::thread ticker_;
   std::atomic<bool> stopped_{false};
 };

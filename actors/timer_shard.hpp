@@ -25,16 +25,21 @@ using timer_shard_actor = caf::typed_actor<
   caf::reacts_to<arm_atom, uint64_t, int64_t, uint32_t>,
   caf::replies_to<advance_atom, int64_t>::with<int64_t, uint64_t>>;
 
-/// Whether a shard may fire now. Closed while the work already started is
-/// behind (the persister's backlog, activations queued): back-pressure stops
-/// new work at its source instead of blocking a scheduler thread. Empty: always
-/// open.
-using fire_gate = std::function<bool()>;
+/// What a shard asks of and tells its runtime; empty members do nothing.
+struct shard_hooks {
+  /// Whether the shard may fire now. Closed while the work already started is
+  /// behind (the persister's backlog, activations queued): back-pressure stops
+  /// new work at its source instead of blocking a scheduler thread.
+  std::function<bool()> may_fire;
+  /// Told each armed due time (ms), so that a driver sleeping until the next
+  /// due time can wake earlier.
+  std::function<void(int64_t)> armed;
+};
 
 struct timer_shard_state {
   std::optional<timing_wheel> wheel;
   timer_sink_actor sink;
-  fire_gate gate;
+  shard_hooks hooks;
   uint64_t fired = 0;
 
   static inline const char* name = "herald.timer_shard";
@@ -44,11 +49,11 @@ struct timer_shard_state {
 /// messages carrying the runtime clock's time (never CAF's own timers), so the
 /// manual clock drives it deterministically. Whatever comes due in an advance
 /// goes to `sink` as one `fired_atom` batch, in due order; stale generations
-/// are the receiver's to drop. While `gate` is closed an advance fires nothing
-/// and answers the shard's time as its next due time, so the driver comes
-/// back.
+/// are the receiver's to drop. While `hooks.may_fire` says no, an advance fires
+/// nothing and answers the shard's time as its next due time, so the driver
+/// comes back.
 timer_shard_actor::behavior_type
 timer_shard(timer_shard_actor::stateful_pointer<timer_shard_state> self,
-            time_point start, timer_sink_actor sink, fire_gate gate);
+            time_point start, timer_sink_actor sink, shard_hooks hooks);
 
 } // namespace herald::actors

@@ -24,7 +24,7 @@ class Account : public ::testing::Test, public test::deterministic_system {
           caf::anon_send(acc, fired_atom::value, f);
         }};
       });
-    shard = sys.spawn(timer_shard, clock.now(), router, fire_gate{});
+    shard = sys.spawn(timer_shard, clock.now(), router, shard_hooks{});
     client = sys.spawn(
       [this](slot_client_actor::pointer) -> slot_client_actor::behavior_type {
         return {[this](granted_atom, uint64_t enrollment, uint16_t step) {

@@ -43,7 +43,7 @@ class Enrollment : public ::testing::Test, public test::deterministic_system {
           }
         }};
       });
-    shard = sys.spawn(timer_shard, clock.now(), router, fire_gate{});
+    shard = sys.spawn(timer_shard, clock.now(), router, shard_hooks{});
     email_account = sys.spawn(account, sender(1, channel::email), utc(),
                               budget_policy{}, &clock, shard);
     linkedin_account = sys.spawn(account, sender(2, channel::linkedin), utc(),

@@ -20,7 +20,7 @@ class TimerShard : public ::testing::Test, public test::deterministic_system {
           batches.push_back(f.entries);
         }};
       });
-    shard = sys.spawn(timer_shard, clock.now(), sink, fire_gate{});
+    shard = sys.spawn(timer_shard, clock.now(), sink, shard_hooks{});
     sched.run();
   }
 
