@@ -222,6 +222,11 @@ enrollment_actor::behavior_type enrollment_behavior(
     },
     [self](pause_atom) { apply_routed(self, ev::sequence_paused{}); },
     [self](resume_atom) { apply_routed(self, ev::sequence_resumed{}); },
+    [self](ack_atom, const delivery_ack& ack) {
+      ack.countdown->confirm();
+      auto& st = self->state;
+      if (st.durable == st.writes) maybe_passivate(self);
+    },
     [self](get_atom) { return self->state.e; },
   };
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,36 @@
 
 namespace herald::actors {
 
+/// Counts the enrollments of one delivery down as each confirms it has applied
+/// what came before (the last one calls `done` with how many there were).
+class delivery_countdown {
+ public:
+  delivery_countdown(size_t n, std::function<void(size_t)> done)
+    : total_(n), left_(n), done_(std::move(done)) {}
+
+  void confirm() {
+    if (left_.fetch_sub(1) == 1 && done_) done_(total_);
+  }
+
+ private:
+  size_t total_;
+  std::atomic<size_t> left_;
+  std::function<void(size_t)> done_;
+};
+
+/// A delivery's confirmation, sent to an enrollment after the event itself.
+struct delivery_ack {
+  std::shared_ptr<delivery_countdown> countdown;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delivery_ack&) {
+  return f(caf::meta::type_name("delivery_ack"));
+}
+
+/// Confirm a delivery: (ack_atom, delivery_ack).
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+
 /// A write of the enrollment's became durable: (written_atom, write number).
 using written_atom = caf::atom_constant<caf::atom("written")>;
 
@@ -33,7 +64,8 @@ using enrollment_actor = caf::typed_actor<
   caf::reacts_to<bounce_atom>, caf::reacts_to<unsub_atom>,
   caf::reacts_to<accepted_atom>, caf::reacts_to<colleague_atom>,
   caf::reacts_to<autoreply_atom, int64_t>, caf::reacts_to<pause_atom>,
-  caf::reacts_to<resume_atom>, caf::replies_to<get_atom>::with<enrollment>>;
+  caf::reacts_to<resume_atom>, caf::reacts_to<ack_atom, delivery_ack>,
+  caf::replies_to<get_atom>::with<enrollment>>;
 
 /// A sequence's parts its enrollments share, immutable while they run.
 struct sequence_env {

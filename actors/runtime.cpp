@@ -163,6 +163,11 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
     directory_.emplace(e.id.value, entry{a, e.workspace, false});
     ++resident_;
   }
+  // The lead's index entry, for events addressed to the lead.
+  storage::write_set w;
+  w.put(storage::cf::leads,
+        storage::key::lead_enrollment(e.workspace, e.lead, e.id), {});
+  persister_.post(std::move(w), nullptr);
   caf::anon_send(a, enroll_atom::value, lead_replied);
   return true;
 }
@@ -170,6 +175,10 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
 void runtime::send_input(const enrollment_actor& a, const input& in) {
   if (in.kind == input::fire) {
     caf::anon_send(a, fire_atom::value, static_cast<uint32_t>(in.arg));
+    return;
+  }
+  if (in.kind == input::ack) {
+    caf::anon_send(a, ack_atom::value, delivery_ack{in.countdown});
     return;
   }
   switch (in.what) {
@@ -220,8 +229,33 @@ bool runtime::route_input(uint64_t id, input in) {
 
 bool runtime::deliver(enrollment_id id, lead_event event,
                       std::optional<time_point> back) {
-  return route_input(id.value,
-                     input{input::event, event, back ? to_ms(*back) : -1});
+  return route_input(
+    id.value, input{input::event, event, back ? to_ms(*back) : -1, nullptr});
+}
+
+void runtime::deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
+                              std::optional<time_point> back,
+                              std::function<void(size_t)> applied) {
+  io_.post([this, ws, lead, event, back, applied = std::move(applied)] {
+    std::vector<uint64_t> ids;
+    auto scanned = db_.scan_prefix(
+      storage::cf::leads, storage::key::lead_enrollments_prefix(ws, lead),
+      [&](std::string_view k, std::string_view) {
+        if (auto id = storage::key::parse_lead_enrollment(k))
+          ids.push_back(id->value);
+        return true;
+      });
+    if (!scanned) ids.clear(); // nothing can be confirmed
+    auto countdown = std::make_shared<delivery_countdown>(ids.size(), applied);
+    if (ids.empty() && applied) applied(0);
+    input in{input::event, event, back ? to_ms(*back) : -1, nullptr};
+    input ack{input::ack, event, 0, countdown};
+    for (auto id : ids) {
+      // The confirmation follows the event through the same route, so the
+      // enrollment has applied the one when it handles the other.
+      if (!route_input(id, in) || !route_input(id, ack)) countdown->confirm();
+    }
+  });
 }
 
 // On the I/O pool: reads the snapshot and the lead back, spawns the actor and
@@ -310,7 +344,7 @@ void runtime::route(const fired_timers& fired) {
         caf::anon_send(it->second, fired_atom::value, fired_timers{{e}});
     } else {
       route_input(e.id(), input{input::fire, lead_event::reply,
-                                static_cast<int64_t>(e.generation())});
+                                static_cast<int64_t>(e.generation()), nullptr});
     }
   }
 }

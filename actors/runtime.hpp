@@ -112,6 +112,16 @@ class runtime final : public enrollment_directory {
   /// Hands `event` to account `id`. False when the id is unknown.
   bool control(account_id id, account_event event);
 
+  /// Routes `event` to every enrollment of `lead` (every sequence of the
+  /// workspace), activating passive ones, and calls `applied` with how many
+  /// there were once each has applied it: for a reply, the lead is halted
+  /// everywhere when it is called (a send already with a provider keeps its
+  /// outcome). The lead's enrollments are read from the index enroll() writes,
+  /// on the I/O pool.
+  void deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
+                       std::optional<time_point> back,
+                       std::function<void(size_t)> applied);
+
   /// The live actor of `id`, if it is resident.
   std::optional<enrollment_actor> resident(enrollment_id id) const;
 
@@ -153,9 +163,10 @@ class runtime final : public enrollment_directory {
     bool activating = false;
   };
   struct input {
-    enum kind_t : uint8_t { fire, event } kind;
+    enum kind_t : uint8_t { fire, event, ack } kind;
     lead_event what;
     int64_t arg; // the generation fired, or the return date in ms (-1: none)
+    std::shared_ptr<delivery_countdown> countdown; // ack only
   };
 
   void route(const fired_timers& fired);

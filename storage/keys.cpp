@@ -10,6 +10,7 @@ constexpr std::array<std::string_view, cf_count> names{
 
 constexpr char lead_record_tag = 1;
 constexpr char lead_external_tag = 2;
+constexpr char lead_enrollment_tag = 3;
 
 void put_u64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8)
@@ -103,6 +104,24 @@ std::string lead(workspace_id ws, lead_id id) {
   out.push_back(lead_record_tag);
   put_u64(out, id.value);
   return out;
+}
+
+std::string lead_enrollments_prefix(workspace_id ws, lead_id lead) {
+  auto out = with_ws(ws, 17);
+  out.push_back(lead_enrollment_tag);
+  put_u64(out, lead.value);
+  return out;
+}
+
+std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id) {
+  auto out = lead_enrollments_prefix(ws, lead);
+  put_u64(out, id.value);
+  return out;
+}
+
+std::optional<enrollment_id> parse_lead_enrollment(std::string_view k) {
+  if (k.size() != 25 || k[8] != lead_enrollment_tag) return std::nullopt;
+  return enrollment_id{get_uint(k, 17, 8)};
 }
 
 std::string lead_external(workspace_id ws, std::string_view external_id) {

@@ -25,7 +25,8 @@ enum class cf : uint8_t {
   keys,        // [ws][key]: workspace keys, hashed
   accounts,    // [ws][account]
   sequences,   // [ws][sequence]
-  leads,       // [ws][1][lead] records; [ws][2][external id] -> lead id
+  leads,       // [ws][1][lead] records; [ws][2][external id] -> lead id;
+               // [ws][3][lead][enrollment]: a lead's enrollments
   enrollments, // [ws][enrollment]: state snapshots
   history,     // [ws][lead][at ms][enrollment][step][event]
   inbox,       // [ws][newest first][lead]
@@ -55,6 +56,12 @@ std::string sequence(workspace_id ws, sequence_id id);
 std::string lead(workspace_id ws, lead_id id);
 std::string lead_external(workspace_id ws, std::string_view external_id);
 std::string enrollment(workspace_id ws, enrollment_id id);
+/// The index entry saying enrollment `id` is of `lead` (in cf::leads), and the
+/// prefix of all of a lead's.
+std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id);
+std::string lead_enrollments_prefix(workspace_id ws, lead_id lead);
+/// The enrollment an index key names; nullopt when it is not one.
+std::optional<enrollment_id> parse_lead_enrollment(std::string_view k);
 std::string history(workspace_id ws, lead_id lead, time_point at,
                     enrollment_id id, uint16_t step, history_event what);
 std::string history_prefix(workspace_id ws, lead_id lead);

@@ -311,3 +311,58 @@ TEST_F(Runtime, ALinkedInWarningHoldsTheInvitesForItsCoolDown) {
 
 } // namespace
 } // namespace herald::actors
+
+namespace herald::actors {
+namespace {
+
+// A reply addressed to the lead halts it in every sequence of the workspace,
+// passive enrollments included, and says so once each has applied it.
+TEST_F(Runtime, AReplyToTheLeadHaltsItInEverySequence) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  start(3, o);
+  auto second = test::w1_shaped_sequence(0);
+  second->seq.id = sequence_id{2};
+  rt->add_sequence(std::move(second), utc());
+  enroll(2); // leads 1 and 2 in sequence 1, first steps three days away
+  enrollment other;
+  other.id = enrollment_id{100};
+  other.workspace = workspace_id{1};
+  other.sequence = sequence_id{2};
+  other.lead = lead_id{1};
+  other.email_sender = account_id{1};
+  other.linkedin_sender = account_id{2};
+  auto lead_one = std::make_shared<lead>();
+  lead_one->id = lead_id{1};
+  lead_one->workspace = workspace_id{1};
+  lead_one->linkedin_url = "https://www.linkedin.com/in/one";
+  ASSERT_TRUE(rt->enroll(other, lead_one, false));
+  run_until(clock.now());
+  ASSERT_EQ(linkedin.count(), 1u); // sequence 2's invite went at once
+
+  std::optional<size_t> applied;
+  rt->deliver_to_lead(workspace_id{1}, lead_id{1}, lead_event::reply,
+                      std::nullopt, [&](size_t n) { applied = n; });
+  rt->settle();
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(*applied, 2u);
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  EXPECT_EQ(stored(100).state, enrollment_state::replied);
+  EXPECT_EQ(stored(2).state, enrollment_state::active);
+  run_to_the_end();
+  for (const auto& [key, times] : sends()) {
+    EXPECT_NE(key.first, 1u);
+    EXPECT_TRUE(key.first != 100u || key.second == 0) << key.second;
+  }
+  EXPECT_EQ(email.count(), 3u); // lead 2's emails only
+
+  std::optional<size_t> none;
+  rt->deliver_to_lead(workspace_id{1}, lead_id{77}, lead_event::reply,
+                      std::nullopt, [&](size_t n) { none = n; });
+  rt->settle();
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0u);
+}
+
+} // namespace
+} // namespace herald::actors

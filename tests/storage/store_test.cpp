@@ -145,6 +145,35 @@ TEST(Store, KeysSortByWorkspaceThenTime) {
             key::usage(workspace_id{1}, account_id{2}, day + date::days{10}));
 }
 
+// A lead's enrollments sit beside its record in cf::leads, under their own tag:
+// a prefix scan finds them all and nothing else.
+TEST(Store, ALeadsEnrollmentsAreFoundByItsPrefix) {
+  test::temp_dir dir;
+  auto s = open_or_die(dir.str());
+  write_set w;
+  w.put(cf::leads, key::lead(workspace_id{1}, lead_id{5}), "record");
+  for (uint64_t e : {30, 10, 20})
+    w.put(cf::leads,
+          key::lead_enrollment(workspace_id{1}, lead_id{5}, enrollment_id{e}),
+          {});
+  w.put(cf::leads,
+        key::lead_enrollment(workspace_id{1}, lead_id{6}, enrollment_id{40}),
+        {});
+  ASSERT_TRUE(s->write(w, false));
+  std::vector<uint64_t> found;
+  ASSERT_TRUE(s->scan_prefix(
+    cf::leads, key::lead_enrollments_prefix(workspace_id{1}, lead_id{5}),
+    [&](std::string_view k, std::string_view) {
+      auto id = key::parse_lead_enrollment(k);
+      EXPECT_TRUE(id);
+      if (id) found.push_back(id->value);
+      return true;
+    }));
+  EXPECT_EQ(found, (std::vector<uint64_t>{10, 20, 30}));
+  EXPECT_FALSE(
+    key::parse_lead_enrollment(key::lead(workspace_id{1}, lead_id{5})));
+}
+
 TEST(Store, FiguresReportMemoryAndDisk) {
   test::temp_dir dir;
   auto s = open_or_die(dir.str());
