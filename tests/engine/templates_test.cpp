@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -197,6 +198,60 @@ TEST(Templates, InviteNoteLimitIsInCodePoints) {
   auto note = render({"", repeat("x", 280) + "{{company}}"}, l).body;
   EXPECT_EQ(text_length(note), 301u);
   EXPECT_TRUE(over_invite_note_limit(note));
+}
+
+} // namespace
+} // namespace herald
+
+namespace herald {
+namespace {
+
+// Templates of text and plain variables render by concatenation; everything
+// else through kainjow. A never-true section appended to a template renders
+// nothing but sends it the kainjow way: both renders must agree, for random
+// templates and leads (values present, blank, absent, shadowed, repeated).
+TEST(Templates, PlainTemplatesRenderAsKainjowDoes) {
+  std::mt19937_64 rng{7};
+  const std::vector<std::string> names{
+    "first_name", "last_name", "company", "email", "title", "city", "nothing"};
+  const std::vector<std::string> texts{"Hi ", ", ", "}}", "{", " x ",
+                                       "\n",  "é ", "",   "}"};
+  auto pick = [&](const auto& v) { return v[rng() % v.size()]; };
+  int rendered = 0;
+  for (int round = 0; round < 2000; ++round) {
+    std::string t;
+    for (int i = 0, n = 1 + static_cast<int>(rng() % 6); i < n; ++i) {
+      t += pick(texts);
+      auto name = pick(names);
+      switch (rng() % 4) {
+        case 0: t += "{{" + name + "}}"; break;
+        case 1: t += "{{ " + name + " }}"; break;
+        case 2: t += "{{{" + name + "}}}"; break;
+        default: t += "{{& " + name + "}}"; break;
+      }
+    }
+    t += pick(texts);
+    lead l;
+    l.first_name = rng() % 3 == 0 ? "" : (rng() % 2 ? "  " : "Ada");
+    l.company = rng() % 2 ? "A & B <co>" : "";
+    l.email = "a@b.c";
+    if (rng() % 2) l.fields.push_back({"title", rng() % 2 ? "Dr" : " "});
+    if (rng() % 2) l.fields.push_back({"title", "Second"});
+    if (rng() % 2) l.fields.push_back({"first_name", "Shadow"});
+    auto plain = compiled_message::compile({t, t});
+    auto kainjow =
+      compiled_message::compile({"{{#zz_never}}x{{/zz_never}}" + t, t});
+    // An invalid template is invalid both ways.
+    ASSERT_EQ(static_cast<bool>(plain), static_cast<bool>(kainjow)) << t;
+    if (!plain) continue;
+    ++rendered;
+    auto a = plain->render(l);
+    auto b = kainjow->render(l);
+    ASSERT_EQ(a.subject, b.subject) << "template: " << t;
+    ASSERT_EQ(a.body, b.body) << "template: " << t;
+    ASSERT_EQ(a.missing_fields, b.missing_fields) << "template: " << t;
+  }
+  EXPECT_GT(rendered, 1000);
 }
 
 } // namespace
