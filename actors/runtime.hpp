@@ -117,7 +117,8 @@ class runtime final : public enrollment_directory {
   /// there were once each has applied it: for a reply, the lead is halted
   /// everywhere when it is called (a send already with a provider keeps its
   /// outcome). The lead's enrollments are read from the index enroll() writes,
-  /// on the I/O pool.
+  /// on the I/O pool. `applied` runs on an actor's or the pool's thread: it
+  /// must be quick and must not block.
   void deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
                        std::optional<time_point> back,
                        std::function<void(size_t)> applied);

@@ -65,6 +65,19 @@ class Runtime : public ::testing::Test {
     return a;
   }
 
+  // Enrollment `id` of `lead` in `sequence`, bound to accounts 1 and 2.
+  static enrollment enrollment_of(uint64_t id, uint64_t lead,
+                                  uint64_t sequence = 1) {
+    enrollment e;
+    e.id = enrollment_id{id};
+    e.workspace = workspace_id{1};
+    e.sequence = sequence_id{sequence};
+    e.lead = lead_id{lead};
+    e.email_sender = account_id{1};
+    e.linkedin_sender = account_id{2};
+    return e;
+  }
+
   // Stores leads 1..n (as an import would) and enrolls each.
   void enroll(uint64_t n) {
     storage::write_set w;
@@ -83,13 +96,7 @@ class Runtime : public ::testing::Test {
     gc->post(std::move(w), nullptr);
     gc->flush_once();
     for (auto& l : leads) {
-      enrollment e;
-      e.id = enrollment_id{l->id.value};
-      e.workspace = workspace_id{1};
-      e.sequence = sequence_id{1};
-      e.lead = l->id;
-      e.email_sender = account_id{1};
-      e.linkedin_sender = account_id{2};
+      auto e = enrollment_of(l->id.value, l->id.value);
       EXPECT_TRUE(rt->enroll(e, std::move(l), false));
     }
     rt->settle();
@@ -191,12 +198,8 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   EXPECT_TRUE(rt->deliver(enrollment_id{2}, lead_event::reply));
   EXPECT_FALSE(rt->deliver(enrollment_id{99}, lead_event::reply));
   // Enrolling an id twice changes nothing, passive or not.
-  enrollment again;
-  again.id = enrollment_id{3};
-  again.workspace = workspace_id{1};
-  again.sequence = sequence_id{1};
-  again.lead = lead_id{3};
-  EXPECT_FALSE(rt->enroll(again, std::make_shared<lead>(), false));
+  EXPECT_FALSE(
+    rt->enroll(enrollment_of(3, 3), std::make_shared<lead>(), false));
   rt->settle();
   EXPECT_EQ(rt->stats().activations, 1u);
   EXPECT_EQ(stored(2).state, enrollment_state::replied);
@@ -240,14 +243,7 @@ TEST_F(Runtime, AReplyBetweenGrantAndSendStopsTheCall) {
         storage::encode(l));
   gc->post(std::move(w), nullptr);
   gc->flush_once();
-  enrollment e;
-  e.id = enrollment_id{1};
-  e.workspace = workspace_id{1};
-  e.sequence = sequence_id{1};
-  e.lead = l.id;
-  e.email_sender = account_id{1};
-  e.linkedin_sender = account_id{2};
-  rt->enroll(e, std::make_shared<lead>(l), false);
+  rt->enroll(enrollment_of(1, 1), std::make_shared<lead>(l), false);
   sched().run();
   rt->tick();
   sched().run();
@@ -325,18 +321,11 @@ TEST_F(Runtime, AReplyToTheLeadHaltsItInEverySequence) {
   second->seq.id = sequence_id{2};
   rt->add_sequence(std::move(second), utc());
   enroll(2); // leads 1 and 2 in sequence 1, first steps three days away
-  enrollment other;
-  other.id = enrollment_id{100};
-  other.workspace = workspace_id{1};
-  other.sequence = sequence_id{2};
-  other.lead = lead_id{1};
-  other.email_sender = account_id{1};
-  other.linkedin_sender = account_id{2};
   auto lead_one = std::make_shared<lead>();
   lead_one->id = lead_id{1};
   lead_one->workspace = workspace_id{1};
   lead_one->linkedin_url = "https://www.linkedin.com/in/one";
-  ASSERT_TRUE(rt->enroll(other, lead_one, false));
+  ASSERT_TRUE(rt->enroll(enrollment_of(100, 1, 2), lead_one, false));
   run_until(clock.now());
   ASSERT_EQ(linkedin.count(), 1u); // sequence 2's invite went at once
 
