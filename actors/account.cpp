@@ -1,5 +1,7 @@
 #include "actors/account.hpp"
 
+#include <caf/send.hpp>
+
 namespace herald::actors {
 
 namespace {
@@ -58,6 +60,27 @@ void settle_grant(self_pointer self, uint64_t enrollment,
 
 } // namespace
 
+bool take_slot(account_state& st, uint64_t enrollment, step_channel kind) {
+  std::lock_guard lk{st.mu};
+  if (!st.queues[index_of(kind)].empty()) return false;
+  auto d = st.budget->request(kind, st.time->now());
+  if (!d.granted) return false;
+  st.granted[enrollment] = d.ticket;
+  return true;
+}
+
+void settle_slot(account_state& st, const account_actor& account,
+                 uint64_t enrollment, send_outcome outcome) {
+  std::lock_guard lk{st.mu};
+  auto it = st.granted.find(enrollment);
+  if (it == st.granted.end()) return;
+  auto ticket = it->second;
+  st.granted.erase(it);
+  st.budget->record(ticket, outcome, st.time->now());
+  if (!st.queues[index_of(ticket.kind)].empty())
+    caf::anon_send(account, serve_atom::value);
+}
+
 account_actor::behavior_type
 account(account_actor::stateful_pointer<account_state> self, sender_account acc,
         const date::time_zone* zone, budget_policy policy, const clock* time,
@@ -71,12 +94,14 @@ account(account_actor::stateful_pointer<account_state> self, sender_account acc,
     [self](request_atom, const slot_request& r, uint16_t step,
            slot_client_actor client) {
       auto& st = self->state;
+      std::lock_guard lk{st.mu};
       st.waiting[r.enrollment] = account_state::waiter{std::move(client), step};
       st.queues[index_of(r.kind)].push(r);
       serve(self, r.kind);
     },
     [self](withdraw_atom, uint64_t enrollment, step_channel kind) {
       auto& st = self->state;
+      std::lock_guard lk{st.mu};
       if (st.waiting.erase(enrollment) > 0) {
         st.queues[index_of(kind)].remove(enrollment);
         return;
@@ -87,25 +112,42 @@ account(account_actor::stateful_pointer<account_state> self, sender_account acc,
     },
     [self](release_atom, uint64_t enrollment) {
       // Not used: given back like a deferral, never counted.
+      std::lock_guard lk{self->state.mu};
       settle_grant(self, enrollment, send_outcome::deferred);
     },
     [self](outcome_atom, uint64_t enrollment, send_outcome outcome) {
+      std::lock_guard lk{self->state.mu};
       settle_grant(self, enrollment, outcome);
     },
     [self](fired_atom, const fired_timers& fired) {
       auto& st = self->state;
+      std::lock_guard lk{st.mu};
       for (const auto& e : fired.entries)
         if (e.id() == st.wake_id && e.armed_with(st.wake_generation)) {
           st.wake_at.reset();
           serve_all(self);
         }
     },
-    [self](pause_atom) { self->state.budget->pause(); },
+    [self](pause_atom) {
+      std::lock_guard lk{self->state.mu};
+      self->state.budget->pause();
+    },
     [self](resume_atom) {
+      std::lock_guard lk{self->state.mu};
       if (self->state.budget->resume()) serve_all(self);
     },
-    [self](revoke_atom) { self->state.budget->revoke(); },
-    [self](warn_atom) { self->state.budget->warn(self->state.time->now()); },
+    [self](revoke_atom) {
+      std::lock_guard lk{self->state.mu};
+      self->state.budget->revoke();
+    },
+    [self](warn_atom) {
+      std::lock_guard lk{self->state.mu};
+      self->state.budget->warn(self->state.time->now());
+    },
+    [self](serve_atom) {
+      std::lock_guard lk{self->state.mu};
+      serve_all(self);
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 
@@ -18,6 +19,9 @@
 
 namespace herald::actors {
 
+/// Serve the queues again: (serve_atom).
+using serve_atom = caf::atom_constant<caf::atom("serve")>;
+
 /// Where an account's grants go: the enrollment that asked, for the step it
 /// asked for.
 using slot_client_actor =
@@ -32,7 +36,7 @@ using account_actor = caf::typed_actor<
   caf::reacts_to<outcome_atom, uint64_t, send_outcome>,
   caf::reacts_to<fired_atom, fired_timers>, caf::reacts_to<pause_atom>,
   caf::reacts_to<resume_atom>, caf::reacts_to<revoke_atom>,
-  caf::reacts_to<warn_atom>>;
+  caf::reacts_to<warn_atom>, caf::reacts_to<serve_atom>>;
 
 struct account_state {
   struct waiter {
@@ -51,9 +55,23 @@ struct account_state {
   uint64_t wake_id = 0;
   uint32_t wake_generation = 0;
   std::optional<time_point> wake_at;
+  /// Taken by every handler, and by enrollments taking or settling a slot
+  /// directly.
+  std::mutex mu;
 
   static inline const char* name = "herald.account";
 };
+
+/// Takes a slot of `kind` for `enrollment` without a message, when nothing of
+/// that kind is queued (so the follow-ups-first order holds) and the budget
+/// allows it now; false otherwise (then ask with request_atom).
+bool take_slot(account_state& st, uint64_t enrollment, step_channel kind);
+
+/// Settles a slot taken or granted, as outcome_atom does, without a message;
+/// asks `account` to serve its queues when a given-back slot could go to one
+/// waiting.
+void settle_slot(account_state& st, const account_actor& account,
+                 uint64_t enrollment, send_outcome outcome);
 
 /// The actor of account `acc` (its days and window in `zone`). Time comes from
 /// `time`; when its budget says "not now", it arms a wake-up on `shard` (which

@@ -18,6 +18,24 @@ const account_actor& account_for(const enrollment_actor_state& st,
                                                  : st.env.linkedin_account;
 }
 
+account_state* slots_for(const enrollment_actor_state& st, step_channel kind) {
+  return account_channel(kind) == channel::email ? st.env.email_slots
+                                                 : st.env.linkedin_slots;
+}
+
+// Settles this enrollment's slot of `kind` with `outcome`: directly when the
+// account's state is at hand, else by message.
+void settle(self_pointer self, step_channel kind, send_outcome outcome) {
+  auto& st = self->state;
+  if (auto* slots = slots_for(st, kind))
+    settle_slot(*slots, account_for(st, kind), st.e.id.value, outcome);
+  else if (outcome == send_outcome::deferred)
+    self->send(account_for(st, kind), release_atom::value, st.e.id.value);
+  else
+    self->send(account_for(st, kind), outcome_atom::value, st.e.id.value,
+               outcome);
+}
+
 const channel_actor& channel_for(const enrollment_actor_state& st,
                                  step_channel kind) {
   return account_channel(kind) == channel::email ? st.env.email_channel
@@ -78,6 +96,7 @@ bool apply(self_pointer self, const event& ev) {
   const auto id = st.e.id;
   storage::write_set w;
   std::optional<std::pair<uint16_t, uint16_t>> intent;
+  std::optional<uint16_t> granted_now;
   // One compact record per durable point: the snapshot (with the due time the
   // wheels are rebuilt from), written when a timer is armed, a slot is granted
   // (the snapshot in the granted phase is the send intent), an outcome is
@@ -93,14 +112,21 @@ bool apply(self_pointer self, const event& ev) {
                      x.generation);
           snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::request_slot>) {
-          self->send(account_for(st, x.kind), request_atom::value,
-                     slot_request{id.value, x.kind, x.follow_up, x.due},
-                     t.next.position, caf::actor_cast<slot_client_actor>(self));
+          // A slot free now and nobody queued before us: taken in this job,
+          // without the round trip to the account.
+          if (auto* slots = slots_for(st, x.kind);
+              slots != nullptr && take_slot(*slots, id.value, x.kind))
+            granted_now = t.next.position;
+          else
+            self->send(account_for(st, x.kind), request_atom::value,
+                       slot_request{id.value, x.kind, x.follow_up, x.due},
+                       t.next.position,
+                       caf::actor_cast<slot_client_actor>(self));
         } else if constexpr (std::is_same_v<T, fx::withdraw_slot>) {
           self->send(account_for(st, x.kind), withdraw_atom::value, id.value,
                      x.kind);
         } else if constexpr (std::is_same_v<T, fx::release_slot>) {
-          self->send(account_for(st, x.kind), release_atom::value, id.value);
+          settle(self, x.kind, send_outcome::deferred);
         } else if constexpr (std::is_same_v<T, fx::write_intent>) {
           // The snapshot in the granted phase is the intent: its step, attempt
           // and bound account say which call may be under way.
@@ -126,25 +152,29 @@ bool apply(self_pointer self, const event& ev) {
   if (snapshot)
     w.put(storage::cf::enrollments, storage::key::enrollment(ws, id),
           storage::encode(st.e));
-  if (w.empty()) return false;
-  auto number = ++st.writes;
-  storage::completion done;
-  auto me = caf::actor_cast<enrollment_actor>(self);
-  if (intent) {
-    // The provider is called only once this write is durable.
-    done = [me, step = intent->first,
-            attempt = intent->second](const storage::status& ok) {
-      if (ok) caf::anon_send(me, durable_atom::value, step, attempt);
-    };
-  } else if (st.env.directory != nullptr && idle(st, now)) {
-    // Passivation waits for the snapshot to be durable: an activation reads
-    // it back.
-    done = [me, number](const storage::status& ok) {
-      if (ok) caf::anon_send(me, written_atom::value, number);
-    };
+  bool posted = !w.empty();
+  if (posted) {
+    auto number = ++st.writes;
+    storage::completion done;
+    auto me = caf::actor_cast<enrollment_actor>(self);
+    if (intent) {
+      // The provider is called only once this write is durable.
+      done = [me, step = intent->first,
+              attempt = intent->second](const storage::status& ok) {
+        if (ok) caf::anon_send(me, durable_atom::value, step, attempt);
+      };
+    } else if (st.env.directory != nullptr && idle(st, now)) {
+      // Passivation waits for the snapshot to be durable: an activation reads
+      // it back.
+      done = [me, number](const storage::status& ok) {
+        if (ok) caf::anon_send(me, written_atom::value, number);
+      };
+    }
+    st.env.persister->post(std::move(w), std::move(done));
   }
-  st.env.persister->post(std::move(w), std::move(done));
-  return true;
+  if (granted_now)
+    posted = apply(self, ev::slot_granted{*granted_now}) || posted;
+  return posted;
 }
 
 // For timers and events routed by the directory: one that changed nothing
@@ -205,9 +235,7 @@ enrollment_actor::behavior_type enrollment_behavior(
         return;
       // The account counts what was delivered; the new snapshot settles the
       // intent.
-      auto kind = st.sequence->seq.steps[step].channel;
-      self->send(account_for(st, kind), outcome_atom::value, st.e.id.value,
-                 outcome);
+      settle(self, st.sequence->seq.steps[step].channel, outcome);
       apply(self, ev::send_result{step, attempt, outcome});
     },
     [self](reply_atom) { apply_routed(self, ev::reply{}); },

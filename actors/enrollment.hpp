@@ -100,6 +100,10 @@ struct enrollment_env {
   account_actor linkedin_account;
   channel_actor email_channel;
   channel_actor linkedin_channel;
+  /// The accounts' states, for taking and settling slots without a message
+  /// (none: always by message).
+  account_state* email_slots = nullptr;
+  account_state* linkedin_slots = nullptr;
   /// None: the actor stays resident until it exits.
   enrollment_directory* directory = nullptr;
   /// An idle enrollment passivates when its next timer is at least this far

@@ -103,8 +103,14 @@ account_actor runtime::add_account(const sender_account& acc,
                                    budget_policy policy) {
   auto a =
     sys_->spawn(account, acc, zone, policy, &time_, shard_for(acc.id.value));
+  // Its state, for enrollments taking and settling slots without a message
+  // (under the state's mutex); it lives as long as the actor, which lives
+  // until stop().
+  auto* actor = dynamic_cast<account_actor::stateful_base<account_state>*>(
+    caf::actor_cast<caf::abstract_actor*>(a));
   std::unique_lock lk{mu_};
   accounts_[acc.id.value] = a;
+  if (actor != nullptr) account_states_[acc.id.value] = &actor->state;
   return a;
 }
 
@@ -134,6 +140,12 @@ enrollment_env runtime::links(const enrollment& e) const {
     env.email_account = it->second;
   if (auto it = accounts_.find(e.linkedin_sender.value); it != accounts_.end())
     env.linkedin_account = it->second;
+  if (auto it = account_states_.find(e.email_sender.value);
+      it != account_states_.end())
+    env.email_slots = it->second;
+  if (auto it = account_states_.find(e.linkedin_sender.value);
+      it != account_states_.end())
+    env.linkedin_slots = it->second;
   env.email_channel = email_channel_;
   env.linkedin_channel = linkedin_channel_;
   env.directory = const_cast<runtime*>(this);
@@ -459,6 +471,7 @@ void runtime::stop() {
     directory_.clear();
     waiting_.clear();
     accounts_.clear();
+    account_states_.clear();
     others_.clear();
   }
   for (const auto& addr : all)

@@ -208,6 +208,7 @@ class runtime final : public enrollment_directory {
   std::unordered_map<uint64_t, entry> directory_;
   std::unordered_map<uint64_t, std::vector<input>> waiting_; // activating
   std::unordered_map<uint64_t, account_actor> accounts_;
+  std::unordered_map<uint64_t, account_state*> account_states_;
   std::unordered_map<uint64_t, std::pair<std::shared_ptr<const sequence_env>,
                                          const date::time_zone*>>
     sequences_;

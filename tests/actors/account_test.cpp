@@ -149,3 +149,37 @@ TEST_F(Account, ARevokedAccountGrantsNothingEvenWhenResumed) {
 
 } // namespace
 } // namespace herald::actors
+
+namespace herald::actors {
+namespace {
+
+account_state& state_of(const account_actor& a) {
+  return dynamic_cast<account_actor::stateful_base<account_state>*>(
+           caf::actor_cast<caf::abstract_actor*>(a))
+    ->state;
+}
+
+// Slots taken and settled without a message obey the same budget, and never
+// jump the queue: with a request waiting, nothing is taken directly.
+TEST_F(Account, SlotsTakenDirectlyKeepTheCapAndTheQueue) {
+  auto& st = state_of(acc);
+  EXPECT_TRUE(take_slot(st, 1, step_channel::email));
+  EXPECT_TRUE(take_slot(st, 2, step_channel::email));
+  EXPECT_FALSE(take_slot(st, 3, step_channel::email)); // cap 2
+  request(4, false);                                   // waits in the queue
+  EXPECT_TRUE(grants.empty());
+  // A deferral gives a slot back: it goes to the one waiting, not to a
+  // direct taker.
+  settle_slot(st, acc, 1, send_outcome::deferred);
+  EXPECT_FALSE(take_slot(st, 5, step_channel::email));
+  sched.run();
+  EXPECT_EQ(granted_ids(), (std::vector<uint64_t>{4}));
+  // Sent stays counted; an unknown grant settles nothing.
+  settle_slot(st, acc, 2, send_outcome::sent);
+  settle_slot(st, acc, 99, send_outcome::deferred);
+  sched.run();
+  EXPECT_FALSE(take_slot(st, 6, step_channel::email));
+}
+
+} // namespace
+} // namespace herald::actors
