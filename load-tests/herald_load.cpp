@@ -51,8 +51,9 @@ struct options {
   int timeout_s = 600;
   /// Give up when no send happened for this long.
   int stall_s = 30;
-  /// The group commit waits this long for more sets before a round.
-  int linger_us = 0;
+  /// The group commit waits this long for more sets before a round (-1:
+  /// storage's default).
+  int linger_us = -1;
   /// Idle enrollments passivate when their next step is this far (-1: the
   /// runtime's default).
   int64_t passivate_after_ms = -1;
@@ -477,7 +478,7 @@ int main(int argc, char** argv) {
   storage::storage_options so;
   so.path = dir.string();
   so.mode = opt.durability;
-  so.linger = std::chrono::microseconds{opt.linger_us};
+  if (opt.linger_us >= 0) so.linger = std::chrono::microseconds{opt.linger_us};
   if (opt.round_kib > 0) so.max_batch_bytes = opt.round_kib << 10;
   auto opened = storage::store::open(so);
   if (!opened) {
