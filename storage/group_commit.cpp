@@ -43,8 +43,14 @@ void group_commit::enqueue(std::unique_lock<std::mutex>& lk, write_set& w,
   queued_bytes_ += charge(w);
   backlog_.store(queued_bytes_, std::memory_order_relaxed);
   queue_.push_back(request{std::move(w), std::move(done)});
+  // Wake the writer only when it waits for this: for any work, or, lingering,
+  // for a full round. A wake-up per set while it lingers cost both threads a
+  // futex call and a switch for nothing.
+  bool wake = writer_state_ == writer_state::idle ||
+              (writer_state_ == writer_state::lingering &&
+               queued_bytes_ >= options_.max_batch_bytes);
   lk.unlock();
-  work_.notify_one();
+  if (wake) work_.notify_one();
 }
 
 void group_commit::submit(write_set w, completion done) {
@@ -114,13 +120,17 @@ void group_commit::run() {
   for (;;) {
     {
       std::unique_lock lk{mu_};
+      writer_state_ = writer_state::idle;
       work_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return; // stopping, and everything queued is written
       if (options_.linger.count() > 0 && !stopping_ &&
-          queued_bytes_ < options_.max_batch_bytes)
+          queued_bytes_ < options_.max_batch_bytes) {
+        writer_state_ = writer_state::lingering;
         work_.wait_for(lk, options_.linger, [&] {
           return stopping_ || queued_bytes_ >= options_.max_batch_bytes;
         });
+      }
+      writer_state_ = writer_state::writing;
       take(round, options_.max_batch_bytes);
     }
     space_.notify_all();

@@ -105,6 +105,10 @@ class group_commit {
   size_t queued_bytes_ = 0;
   std::atomic<size_t> backlog_{0}; // queued_bytes_, readable without mu_
   bool stopping_ = false;
+  // What the writer does, so that producers wake it only when it waits for
+  // them.
+  enum class writer_state : uint8_t { writing, idle, lingering };
+  writer_state writer_state_ = writer_state::writing;
   std::thread writer_;
 
   std::atomic<uint64_t> rounds_{0};
