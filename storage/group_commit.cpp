@@ -105,13 +105,15 @@ void group_commit::write_round(std::vector<request>& round) {
     result = translate(st, "group commit");
     failed_.fetch_add(1, std::memory_order_relaxed);
   }
-  for (auto& r : round)
-    if (r.callback) r.callback(result);
+  // Counted before completing, so that whoever learns of a completion sees
+  // its round in stats().
   rounds_.fetch_add(1, std::memory_order_relaxed);
   sets_.fetch_add(round.size(), std::memory_order_relaxed);
   mutations_.fetch_add(mutations, std::memory_order_relaxed);
   bytes_.fetch_add(bytes, std::memory_order_relaxed);
   raise_max(largest_, round.size());
+  for (auto& r : round)
+    if (r.callback) r.callback(result);
   round.clear();
 }
 
