@@ -110,11 +110,6 @@ account(account_actor::stateful_pointer<account_state> self, sender_account acc,
       // use it (and may have left memory), so it is given back here.
       settle_grant(self, enrollment, send_outcome::deferred);
     },
-    [self](release_atom, uint64_t enrollment) {
-      // Not used: given back like a deferral, never counted.
-      std::lock_guard lk{self->state.mu};
-      settle_grant(self, enrollment, send_outcome::deferred);
-    },
     [self](outcome_atom, uint64_t enrollment, send_outcome outcome) {
       std::lock_guard lk{self->state.mu};
       settle_grant(self, enrollment, outcome);

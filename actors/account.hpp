@@ -32,7 +32,6 @@ using slot_client_actor =
 using account_actor = caf::typed_actor<
   caf::reacts_to<request_atom, slot_request, uint16_t, slot_client_actor>,
   caf::reacts_to<withdraw_atom, uint64_t, step_channel>,
-  caf::reacts_to<release_atom, uint64_t>,
   caf::reacts_to<outcome_atom, uint64_t, send_outcome>,
   caf::reacts_to<fired_atom, fired_timers>, caf::reacts_to<pause_atom>,
   caf::reacts_to<resume_atom>, caf::reacts_to<revoke_atom>,

@@ -23,14 +23,13 @@ account_state* slots_for(const enrollment_actor_state& st, step_channel kind) {
                                                  : st.env.linkedin_slots;
 }
 
-// Settles this enrollment's slot of `kind` with `outcome`: directly when the
-// account's state is at hand, else by message.
+// Settles this enrollment's slot of `kind` with `outcome` (a slot not used is
+// settled as deferred: given back): directly when the account's state is at
+// hand, else by message.
 void settle(self_pointer self, step_channel kind, send_outcome outcome) {
   auto& st = self->state;
   if (auto* slots = slots_for(st, kind))
     settle_slot(*slots, account_for(st, kind), st.e.id.value, outcome);
-  else if (outcome == send_outcome::deferred)
-    self->send(account_for(st, kind), release_atom::value, st.e.id.value);
   else
     self->send(account_for(st, kind), outcome_atom::value, st.e.id.value,
                outcome);

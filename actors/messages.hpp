@@ -65,10 +65,8 @@ namespace herald::actors {
 using request_atom = caf::atom_constant<caf::atom("request")>;
 /// Take back a queued request: (withdraw_atom, enrollment id, step_channel).
 using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
-/// Give back a granted slot that will not be used: (release_atom, enrollment
-/// id).
-using release_atom = caf::atom_constant<caf::atom("release")>;
-/// A granted send's outcome: (outcome_atom, enrollment id, send_outcome).
+/// A granted slot's outcome: (outcome_atom, enrollment id, send_outcome); a
+/// slot that will not be used is given back as deferred.
 using outcome_atom = caf::atom_constant<caf::atom("outcome")>;
 /// A slot granted to an enrollment: (granted_atom, enrollment id, step).
 using granted_atom = caf::atom_constant<caf::atom("granted")>;

@@ -120,7 +120,8 @@ TEST_F(Account, ReleasedAndDeferredGrantsAreGivenBack) {
   request(2, false);
   request(3, false);
   EXPECT_EQ(grants.size(), 2u);
-  tell(release_atom::value, uint64_t{1}); // never used: frees its slot
+  // Never used: given back as deferred, which frees its slot.
+  tell(outcome_atom::value, uint64_t{1}, send_outcome::deferred);
   EXPECT_EQ(granted_ids(), (std::vector<uint64_t>{1, 2, 3}));
   request(4, false);
   tell(outcome_atom::value, uint64_t{2}, send_outcome::deferred);
