@@ -57,6 +57,8 @@ struct options {
   /// Idle enrollments passivate when their next step is this far (-1: the
   /// runtime's default).
   int64_t passivate_after_ms = -1;
+  /// Where to write every send as CSV (none: nowhere).
+  std::string sends_csv;
   /// The most a group-commit round writes, in KiB (0: storage's default).
   size_t round_kib = 0;
 };
@@ -100,6 +102,8 @@ options parse(int argc, char** argv) {
         o.linger_us = std::stoi(value);
       else if (flag == "--passivate-after-ms")
         o.passivate_after_ms = std::stoll(value);
+      else if (flag == "--sends-csv")
+        o.sends_csv = value;
       else if (flag == "--round-kib")
         o.round_kib = std::stoul(value);
       else if (flag == "--mode" &&
@@ -323,6 +327,10 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
   rt.stop();
   gc.stop();
 
+  if (!opt.sends_csv.empty()) {
+    std::ofstream csv{opt.sends_csv};
+    recorder.write_csv(csv);
+  }
   auto inv = recorder.check();
   auto span = recorder.send_span();
   double wall_s =

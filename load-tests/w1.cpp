@@ -138,4 +138,11 @@ std::optional<std::pair<int64_t, int64_t>> w1_recorder::send_span() const {
   return std::pair{lo->sent_ms, hi->sent_ms};
 }
 
+void w1_recorder::write_csv(std::ostream& out) const {
+  out << "lead,step,due_ms,sent_ms\n";
+  for (const auto& r : records_)
+    out << r.lead << ',' << static_cast<int>(r.step) << ',' << r.due_ms << ','
+        << r.sent_ms << '\n';
+}
+
 } // namespace herald::load

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,9 @@ class w1_recorder {
   lateness_stats lateness(int step) const;
   /// First and last send times (ms); nullopt with no sends.
   std::optional<std::pair<int64_t, int64_t>> send_span() const;
+  /// Writes every send as CSV (lead,step,due_ms,sent_ms), in the order sent,
+  /// for looking at how a run went over time.
+  void write_csv(std::ostream& out) const;
 
  private:
   struct record {
