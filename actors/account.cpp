@@ -47,15 +47,22 @@ void serve_all(self_pointer self) {
 
 // Hands a grant's outcome to the budget and serves that queue again (a
 // given-back grant frees a slot).
-void settle_grant(self_pointer self, uint64_t enrollment,
-                  send_outcome outcome) {
-  auto& st = self->state;
+// Hands `enrollment`'s grant and its outcome to the budget; returns the grant's
+// channel, none when there was no grant. st.mu held.
+std::optional<step_channel>
+settle_ticket(account_state& st, uint64_t enrollment, send_outcome outcome) {
   auto it = st.granted.find(enrollment);
-  if (it == st.granted.end()) return;
+  if (it == st.granted.end()) return std::nullopt;
   auto ticket = it->second;
   st.granted.erase(it);
   st.budget->record(ticket, outcome, st.time->now());
-  serve(self, ticket.kind);
+  return ticket.kind;
+}
+
+void settle_grant(self_pointer self, uint64_t enrollment,
+                  send_outcome outcome) {
+  if (auto kind = settle_ticket(self->state, enrollment, outcome))
+    serve(self, *kind);
 }
 
 } // namespace
@@ -72,13 +79,15 @@ bool take_slot(account_state& st, uint64_t enrollment, step_channel kind) {
 void settle_slot(account_state& st, const account_actor& account,
                  uint64_t enrollment, send_outcome outcome) {
   std::lock_guard lk{st.mu};
-  auto it = st.granted.find(enrollment);
-  if (it == st.granted.end()) return;
-  auto ticket = it->second;
-  st.granted.erase(it);
-  st.budget->record(ticket, outcome, st.time->now());
-  if (!st.queues[index_of(ticket.kind)].empty())
+  auto kind = settle_ticket(st, enrollment, outcome);
+  if (kind && !st.queues[index_of(*kind)].empty())
     caf::anon_send(account, serve_atom::value);
+}
+
+account_state& state_of(const account_actor& a) {
+  return dynamic_cast<account_actor::stateful_base<account_state>&>(
+           *caf::actor_cast<caf::abstract_actor*>(a))
+    .state;
 }
 
 account_actor::behavior_type

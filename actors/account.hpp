@@ -72,6 +72,10 @@ bool take_slot(account_state& st, uint64_t enrollment, step_channel kind);
 void settle_slot(account_state& st, const account_actor& account,
                  uint64_t enrollment, send_outcome outcome);
 
+/// The state of the live account actor `a` (for take_slot and settle_slot);
+/// it lives as long as the actor.
+account_state& state_of(const account_actor& a);
+
 /// The actor of account `acc` (its days and window in `zone`). Time comes from
 /// `time`; when its budget says "not now", it arms a wake-up on `shard` (which
 /// must deliver this account's fired timers back to it) instead of using CAF's

@@ -103,14 +103,10 @@ account_actor runtime::add_account(const sender_account& acc,
                                    budget_policy policy) {
   auto a =
     sys_->spawn(account, acc, zone, policy, &time_, shard_for(acc.id.value));
-  // Its state, for enrollments taking and settling slots without a message
-  // (under the state's mutex); it lives as long as the actor, which lives
-  // until stop().
-  auto* actor = dynamic_cast<account_actor::stateful_base<account_state>*>(
-    caf::actor_cast<caf::abstract_actor*>(a));
   std::unique_lock lk{mu_};
   accounts_[acc.id.value] = a;
-  if (actor != nullptr) account_states_[acc.id.value] = &actor->state;
+  // Enrollments take and settle their slots in it directly (under its mutex).
+  account_states_[acc.id.value] = &state_of(a);
   return a;
 }
 
@@ -131,7 +127,7 @@ void runtime::add_sequence(std::shared_ptr<const sequence_env> sequence,
 
 // -- enrollments --------------------------------------------------------------
 
-enrollment_env runtime::links(const enrollment& e) const {
+enrollment_env runtime::links(const enrollment& e) {
   enrollment_env env;
   env.time = &time_;
   env.persister = &persister_;
@@ -148,7 +144,7 @@ enrollment_env runtime::links(const enrollment& e) const {
     env.linkedin_slots = it->second;
   env.email_channel = email_channel_;
   env.linkedin_channel = linkedin_channel_;
-  env.directory = const_cast<runtime*>(this);
+  env.directory = this;
   env.passivate_after = options_.passivate_after;
   return env;
 }

@@ -177,7 +177,7 @@ class runtime final : public enrollment_directory {
   bool route_input(uint64_t id, input in);
   static void send_input(const enrollment_actor& a, const input& in);
   void activate(uint64_t id, workspace_id ws);
-  enrollment_env links(const enrollment& e) const;
+  enrollment_env links(const enrollment& e);
   enrollment_actor spawn_enrollment(const enrollment& e,
                                     std::shared_ptr<const lead> contact);
   const timer_shard_actor& shard_for(uint64_t id) const {

@@ -154,12 +154,6 @@ TEST_F(Account, ARevokedAccountGrantsNothingEvenWhenResumed) {
 namespace herald::actors {
 namespace {
 
-account_state& state_of(const account_actor& a) {
-  return dynamic_cast<account_actor::stateful_base<account_state>*>(
-           caf::actor_cast<caf::abstract_actor*>(a))
-    ->state;
-}
-
 // Slots taken and settled without a message obey the same budget, and never
 // jump the queue: with a request waiting, nothing is taken directly.
 TEST_F(Account, SlotsTakenDirectlyKeepTheCapAndTheQueue) {
