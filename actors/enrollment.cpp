@@ -35,6 +35,11 @@ void settle(self_pointer self, step_channel kind, send_outcome outcome) {
                outcome);
 }
 
+provider* provider_for(const enrollment_actor_state& st, step_channel kind) {
+  return account_channel(kind) == channel::email ? st.env.email_provider
+                                                 : st.env.linkedin_provider;
+}
+
 const channel_actor& channel_for(const enrollment_actor_state& st,
                                  step_channel kind) {
   return account_channel(kind) == channel::email ? st.env.email_channel
@@ -82,6 +87,10 @@ void maybe_passivate(self_pointer self) {
     self->quit();
 }
 
+bool call_provider(self_pointer self, const fx::send& s);
+bool on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
+                send_outcome outcome);
+
 // Runs one event through the machine and carries out its effects. Returns
 // whether it posted a write.
 bool apply(self_pointer self, const event& ev) {
@@ -96,6 +105,7 @@ bool apply(self_pointer self, const event& ev) {
   storage::write_set w;
   std::optional<std::pair<uint16_t, uint16_t>> intent;
   std::optional<uint16_t> granted_now;
+  std::optional<fx::send> to_send;
   // One compact record per durable point: the snapshot (with the due time the
   // wheels are rebuilt from), written when a timer is armed, a slot is granted
   // (the snapshot in the granted phase is the send intent), an outcome is
@@ -132,9 +142,7 @@ bool apply(self_pointer self, const event& ev) {
           intent = std::pair{x.step, x.attempt};
           snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::send>) {
-          self->send(channel_for(st, x.kind), send_atom::value,
-                     make_request(st, x),
-                     caf::actor_cast<send_client_actor>(self));
+          to_send = x;
         } else if constexpr (std::is_same_v<T, fx::record>) {
           w.put(storage::cf::history,
                 storage::key::history(ws, st.e.lead, x.at, id, x.step, x.what),
@@ -173,7 +181,49 @@ bool apply(self_pointer self, const event& ev) {
   }
   if (granted_now)
     posted = apply(self, ev::slot_granted{*granted_now}) || posted;
+  if (to_send) posted = call_provider(self, *to_send) || posted;
   return posted;
+}
+
+// Hands step `s` to its provider. An outcome answered during the call is
+// applied in this job; one answered later comes back as a message.
+bool call_provider(self_pointer self, const fx::send& s) {
+  auto& st = self->state;
+  auto* p = provider_for(st, s.kind);
+  if (p == nullptr) {
+    self->send(channel_for(st, s.kind), send_atom::value, make_request(st, s),
+               caf::actor_cast<send_client_actor>(self));
+    return false;
+  }
+  struct handoff {
+    std::atomic<int> phase{0}; // 0: calling, 1: returned, 2: answered
+    send_outcome outcome = send_outcome::sent;
+  };
+  auto h = std::make_shared<handoff>();
+  auto me = caf::actor_cast<enrollment_actor>(self);
+  auto id = st.e.id.value;
+  p->send(make_request(st, s), [h, me, id, step = s.step,
+                                attempt = s.attempt](send_report report) {
+    h->outcome = report.outcome;
+    if (h->phase.exchange(2) == 1)
+      caf::anon_send(me, sent_atom::value, id, step, attempt, h->outcome);
+  });
+  if (h->phase.exchange(1) != 2) return false;
+  return on_outcome(self, s.step, s.attempt, h->outcome);
+}
+
+bool on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
+                send_outcome outcome) {
+  auto& st = self->state;
+  // Only the outcome of the call in flight counts: a late or repeated one
+  // (an earlier attempt's deferral) must not settle the current grant.
+  if (st.e.phase != enrollment_phase::sending || st.e.position != step ||
+      st.e.attempt != attempt)
+    return false;
+  // The account counts what was delivered; the new snapshot settles the
+  // intent.
+  settle(self, st.sequence->seq.steps[step].channel, outcome);
+  return apply(self, ev::send_result{step, attempt, outcome});
 }
 
 // For timers and events routed by the directory: one that changed nothing
@@ -225,18 +275,7 @@ enrollment_actor::behavior_type enrollment_behavior(
       if (number == st.writes) maybe_passivate(self);
     },
     [self](sent_atom, uint64_t, uint16_t step, uint16_t attempt,
-           send_outcome outcome) {
-      auto& st = self->state;
-      // Only the outcome of the call in flight counts: a late or repeated one
-      // (an earlier attempt's deferral) must not settle the current grant.
-      if (st.e.phase != enrollment_phase::sending || st.e.position != step ||
-          st.e.attempt != attempt)
-        return;
-      // The account counts what was delivered; the new snapshot settles the
-      // intent.
-      settle(self, st.sequence->seq.steps[step].channel, outcome);
-      apply(self, ev::send_result{step, attempt, outcome});
-    },
+           send_outcome outcome) { on_outcome(self, step, attempt, outcome); },
     [self](reply_atom) { apply_routed(self, ev::reply{}); },
     [self](bounce_atom) { apply_routed(self, ev::bounce{}); },
     [self](unsub_atom) { apply_routed(self, ev::unsubscribe{}); },

@@ -100,6 +100,10 @@ struct enrollment_env {
   account_actor linkedin_account;
   channel_actor email_channel;
   channel_actor linkedin_channel;
+  /// The channels' providers when they are direct (provider::direct), called
+  /// in the enrollment's own job; none: through the channel actor.
+  provider* email_provider = nullptr;
+  provider* linkedin_provider = nullptr;
   /// The accounts' states, for taking and settling slots without a message
   /// (none: always by message).
   account_state* email_slots = nullptr;

@@ -48,6 +48,12 @@ class provider {
   virtual ~provider() = default;
   virtual void send(send_request request,
                     std::function<void(send_report)> done) = 0;
+  /// True when `send` is cheap and safe to call from any thread at once (it
+  /// only hands the request on, or answers from memory): enrollments then
+  /// call it in their own job, and an answer given during the call is applied
+  /// in that job too. False: calls go through the channel's actor, one at a
+  /// time (a provider holding a connection).
+  virtual bool direct() const { return false; }
 };
 
 /// Records every send in memory and answers at once with an outcome drawn from
@@ -72,6 +78,7 @@ class sim_provider final : public provider {
 
   void send(send_request request,
             std::function<void(send_report)> done) override;
+  bool direct() const override { return true; }
 
   /// A copy of everything sent so far, in the order it was sent.
   std::vector<record> sent() const;

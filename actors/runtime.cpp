@@ -114,6 +114,8 @@ channel_actor runtime::add_channel(channel kind, provider* delivery) {
   auto c = sys_->spawn(channel_behavior, delivery);
   std::unique_lock lk{mu_};
   (kind == channel::email ? email_channel_ : linkedin_channel_) = c;
+  (kind == channel::email ? email_provider_ : linkedin_provider_) =
+    delivery->direct() ? delivery : nullptr;
   others_.push_back(c.address());
   return c;
 }
@@ -144,6 +146,8 @@ enrollment_env runtime::links(const enrollment& e) {
     env.linkedin_slots = it->second;
   env.email_channel = email_channel_;
   env.linkedin_channel = linkedin_channel_;
+  env.email_provider = email_provider_;
+  env.linkedin_provider = linkedin_provider_;
   env.directory = this;
   env.passivate_after = options_.passivate_after;
   return env;

@@ -91,7 +91,8 @@ class runtime final : public enrollment_directory {
   account_actor add_account(const sender_account& acc,
                             const date::time_zone* zone,
                             budget_policy policy = {});
-  /// The channel of `kind`, delivering through `delivery` (not owned).
+  /// The channel of `kind`, delivering through `delivery` (not owned). A
+  /// direct provider is called by the enrollments themselves.
   channel_actor add_channel(channel kind, provider* delivery);
   /// A sequence enrollments run; `zone` is the workspace's, for leads without
   /// one of their own.
@@ -214,6 +215,8 @@ class runtime final : public enrollment_directory {
     sequences_;
   channel_actor email_channel_;
   channel_actor linkedin_channel_;
+  provider* email_provider_ = nullptr;
+  provider* linkedin_provider_ = nullptr;
   std::vector<caf::actor_addr> others_; // shards, router, channels, driver
   size_t resident_ = 0;
   uint64_t activations_ = 0;

@@ -150,6 +150,7 @@ class w1_provider final : public provider {
     }
     done(send_report{send_outcome::sent, "simulated"});
   }
+  bool direct() const override { return true; }
 
   uint64_t sends() const { return sends_.load(std::memory_order_relaxed); }
 

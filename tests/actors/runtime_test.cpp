@@ -30,7 +30,9 @@ class Runtime : public ::testing::Test {
     if (gc) gc->stop();
   }
 
-  void start(int first_delay_days, runtime_options o = {}) {
+  // `invites`: the LinkedIn channel's provider, if not the simulated one.
+  void start(int first_delay_days, runtime_options o = {},
+             provider* invites = nullptr) {
     storage::storage_options so;
     so.path = dir.str();
     so.synchronous = true;
@@ -41,7 +43,8 @@ class Runtime : public ::testing::Test {
     o.deterministic = true;
     rt.emplace(o, clock, *db, *gc);
     rt->add_channel(channel::email, &email);
-    rt->add_channel(channel::linkedin, &linkedin);
+    rt->add_channel(channel::linkedin,
+                    invites != nullptr ? invites : &linkedin);
     email_account = rt->add_account(sender(1, channel::email), utc());
     linkedin_account = rt->add_account(sender(2, channel::linkedin), utc());
     rt->add_sequence(test::w1_shaped_sequence(first_delay_days), utc());
@@ -255,6 +258,43 @@ TEST_F(Runtime, AReplyBetweenGrantAndSendStopsTheCall) {
   run_to_the_end();
   EXPECT_EQ(linkedin.count(), 0u);
   EXPECT_EQ(stored(1).state, enrollment_state::replied);
+}
+
+// A direct provider that answers after its call has returned, when the test
+// says so.
+class answering_later final : public provider {
+ public:
+  void send(send_request r, std::function<void(send_report)> done) override {
+    requests.push_back(std::move(r));
+    answers.push_back(std::move(done));
+  }
+  bool direct() const override { return true; }
+
+  std::vector<send_request> requests;
+  std::vector<std::function<void(send_report)>> answers;
+};
+
+TEST_F(Runtime, AnAnswerAfterTheCallComesBackAsAMessage) {
+  answering_later invites;
+  start(0, {}, &invites);
+  enroll(1);
+  rt->advance();
+  ASSERT_EQ(invites.requests.size(), 1u);
+  // The call is not a durable point: the stored intent stays open until the
+  // outcome is written, and nothing moves until the answer comes.
+  rt->settle();
+  EXPECT_TRUE(storage::has_open_intent(stored(1)));
+  EXPECT_EQ(email.count(), 0u);
+  invites.answers[0](send_report{send_outcome::sent, "later"});
+  rt->settle();
+  auto e = stored(1);
+  EXPECT_FALSE(storage::has_open_intent(e));
+  EXPECT_EQ(e.phase, enrollment_phase::waiting);
+  EXPECT_EQ(e.position, 1);
+  EXPECT_EQ(e.due, clock.now() + days_ms(3));
+  run_to_the_end();
+  EXPECT_EQ(invites.requests.size(), 1u);
+  EXPECT_EQ(email.count(), 3u);
 }
 
 TEST_F(Runtime, PauseAndResumeKeepThePlaceAndSendEachStepOnce) {
