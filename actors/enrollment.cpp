@@ -82,8 +82,9 @@ bool idle(const enrollment_actor_state& st, time_point now) {
 void maybe_passivate(self_pointer self) {
   auto& st = self->state;
   if (st.env.directory == nullptr || !idle(st, st.env.time->now())) return;
-  if (st.env.directory->passivate(st.e.id,
-                                  [self] { return self->mailbox().empty(); }))
+  auto armed = storage::is_armed(st.e) ? st.e.generation : 0;
+  if (st.env.directory->passivate(
+        st.e.id, [self] { return self->mailbox().empty(); }, armed))
     self->quit();
 }
 
@@ -252,6 +253,10 @@ enrollment_actor::behavior_type enrollment_behavior(
   st.ctx.lead_has_linkedin = !is_blank(st.contact->linkedin_url);
   return {
     [self](enroll_atom, bool lead_replied) {
+      const auto& env = self->state.env;
+      if (env.pending_enrolls != nullptr &&
+          env.pending_enrolls->fetch_sub(1) == env.pending_low + 1)
+        env.pending_enrolls->notify_all();
       apply(self, ev::enrolled{lead_replied});
     },
     [self](fire_atom, uint32_t generation) {

@@ -86,8 +86,12 @@ class enrollment_directory {
   /// Under the directory's lock, and only if `mailbox_empty()` (nothing was
   /// routed to it meanwhile), marks it passive: then the actor must quit, and
   /// the next timer or event activates a new one from its snapshot.
+  /// `armed`: the generation its timer is armed with (0: none), so that a
+  /// stale timer (of a halted or re-armed enrollment) is dropped without
+  /// activating it.
   virtual bool passivate(enrollment_id id,
-                         const std::function<bool()>& mailbox_empty) = 0;
+                         const std::function<bool()>& mailbox_empty,
+                         uint32_t armed) = 0;
 };
 
 /// The runtime's parts an enrollment actor works with; they outlive it.
@@ -108,6 +112,11 @@ struct enrollment_env {
   /// (none: always by message).
   account_state* email_slots = nullptr;
   account_state* linkedin_slots = nullptr;
+  /// Counts enrollments waiting for their first job (none: not counted); the
+  /// actor counts itself off and wakes waiting enroll() calls when the count
+  /// comes down to `pending_low`.
+  std::atomic<int64_t>* pending_enrolls = nullptr;
+  int64_t pending_low = 0;
   /// None: the actor stays resident until it exits.
   enrollment_directory* directory = nullptr;
   /// An idle enrollment passivates when its next timer is at least this far

@@ -154,24 +154,36 @@ enrollment_env runtime::links(const enrollment& e) {
 }
 
 // mu_ held (shared at least).
-enrollment_actor
-runtime::spawn_enrollment(const enrollment& e,
-                          std::shared_ptr<const lead> contact) {
+enrollment_actor runtime::spawn_enrollment(const enrollment& e,
+                                           std::shared_ptr<const lead> contact,
+                                           bool counted) {
   auto it = sequences_.find(e.sequence.value);
   if (it == sequences_.end())
     throw std::invalid_argument{"enrollment of an unknown sequence"};
   auto zone = zone_of(*contact, it->second.second);
+  auto env = links(e);
+  if (counted) {
+    env.pending_enrolls = &pending_enrolls_;
+    env.pending_low = static_cast<int64_t>(options_.max_pending_enrolls / 4);
+  }
   return sys_->spawn(enrollment_behavior, e, it->second.first,
-                     std::move(contact), zone, links(e));
+                     std::move(contact), zone, std::move(env));
 }
 
 bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
                      bool lead_replied) {
+  const auto bound = static_cast<int64_t>(options_.max_pending_enrolls);
+  const bool counted = bound > 0 && !options_.deterministic;
+  if (counted)
+    for (auto n = pending_enrolls_.load(); n >= bound && !stopped_;
+         n = pending_enrolls_.load())
+      pending_enrolls_.wait(n);
   enrollment_actor a;
   {
     std::unique_lock lk{mu_};
-    if (directory_.count(e.id.value) > 0) return false;
-    a = spawn_enrollment(e, std::move(contact));
+    if (stopped_ || directory_.count(e.id.value) > 0) return false;
+    if (counted) pending_enrolls_.fetch_add(1);
+    a = spawn_enrollment(e, std::move(contact), counted);
     directory_.emplace(e.id.value, entry{a, e.workspace, false});
     ++resident_;
   }
@@ -229,6 +241,12 @@ bool runtime::route_input(uint64_t id, input in) {
   auto& x = it->second;
   if (x.actor) {
     send_input(x.actor, in);
+  } else if (in.kind == input::fire && !x.activating &&
+             !timer_entry{id, 0, static_cast<uint32_t>(in.arg)}.armed_with(
+               x.armed)) {
+    // A timer the passive enrollment no longer has armed (it halted, or
+    // re-armed): nothing to activate it for.
+    stale_dropped_.fetch_add(1, std::memory_order_relaxed);
   } else if (x.activating) {
     waiting_[id].push_back(in);
   } else {
@@ -306,12 +324,14 @@ void runtime::activate(uint64_t id, workspace_id ws) {
 }
 
 bool runtime::passivate(enrollment_id id,
-                        const std::function<bool()>& mailbox_empty) {
+                        const std::function<bool()>& mailbox_empty,
+                        uint32_t armed) {
   std::unique_lock lk{mu_};
   auto it = directory_.find(id.value);
   if (it == directory_.end() || !it->second.actor || !mailbox_empty())
     return false;
   it->second.actor = enrollment_actor{};
+  it->second.armed = armed;
   --resident_;
   ++passivations_;
   return true;
@@ -343,8 +363,8 @@ std::optional<enrollment_actor> runtime::resident(enrollment_id id) const {
 
 runtime::totals runtime::stats() const {
   std::shared_lock lk{mu_};
-  return totals{directory_.size(), resident_, activations_, passivations_,
-                failed_activations_};
+  return totals{directory_.size(), resident_,           activations_,
+                passivations_,     failed_activations_, stale_dropped_.load()};
 }
 
 void runtime::route(const fired_timers& fired) {
@@ -453,6 +473,9 @@ std::optional<time_point> runtime::advance() {
 
 void runtime::stop() {
   if (stopped_.exchange(true)) return;
+  // enroll() calls waiting for the pending count see stopped_.
+  pending_enrolls_.fetch_add(1);
+  pending_enrolls_.notify_all();
   {
     std::lock_guard lk{ticker_mu_};
     ticker_stop_ = true;

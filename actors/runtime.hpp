@@ -48,6 +48,11 @@ struct runtime_options {
   /// queued or more activations than this wait for the I/O pool.
   size_t max_persist_backlog = size_t{8} << 20;
   size_t max_activations = 4096;
+  /// enroll() waits (on its caller's thread, never an actor's) while this
+  /// many enrollments wait for their first job, until a quarter of them have
+  /// had it: an import cannot bury the timers already due under its own
+  /// backlog (0: no bound; deterministic runs never wait).
+  size_t max_pending_enrolls = 1024;
   /// The ticker sleeps until the next due time (woken sooner when an earlier
   /// timer is armed), but never longer than this.
   duration ticker_max_sleep = std::chrono::seconds{1};
@@ -101,7 +106,8 @@ class runtime final : public enrollment_directory {
 
   /// Starts `e` (new, with its senders bound) for `contact`. The lead must be
   /// stored already: a later activation reads it back. False, changing
-  /// nothing, when the id is enrolled already.
+  /// nothing, when the id is enrolled already or the runtime has stopped.
+  /// Waits while max_pending_enrolls enrollments wait for their first job.
   bool enroll(const enrollment& e, std::shared_ptr<const lead> contact,
               bool lead_replied);
 
@@ -134,6 +140,8 @@ class runtime final : public enrollment_directory {
     uint64_t passivations = 0;
     /// Snapshots or leads that could not be read back: their events dropped.
     uint64_t failed_activations = 0;
+    /// Timers of passive enrollments dropped as stale, without activating.
+    uint64_t stale_dropped = 0;
   };
   totals stats() const;
 
@@ -155,14 +163,16 @@ class runtime final : public enrollment_directory {
   /// Stops the ticker and ends every actor. Idempotent.
   void stop();
 
-  bool passivate(enrollment_id id,
-                 const std::function<bool()>& mailbox_empty) override;
+  bool passivate(enrollment_id id, const std::function<bool()>& mailbox_empty,
+                 uint32_t armed) override;
 
  private:
   struct entry {
     enrollment_actor actor; // none while passive or activating
     workspace_id ws;
     bool activating = false;
+    /// While passive: the generation its timer is armed with (0: none).
+    uint32_t armed = 0;
   };
   struct input {
     enum kind_t : uint8_t { fire, event, ack } kind;
@@ -179,8 +189,10 @@ class runtime final : public enrollment_directory {
   static void send_input(const enrollment_actor& a, const input& in);
   void activate(uint64_t id, workspace_id ws);
   enrollment_env links(const enrollment& e);
+  // `counted`: the actor counts itself off pending_enrolls_ in its first job.
   enrollment_actor spawn_enrollment(const enrollment& e,
-                                    std::shared_ptr<const lead> contact);
+                                    std::shared_ptr<const lead> contact,
+                                    bool counted = false);
   const timer_shard_actor& shard_for(uint64_t id) const {
     return shards_[id % shards_.size()];
   }
@@ -197,6 +209,8 @@ class runtime final : public enrollment_directory {
   /// none).
   std::unique_ptr<std::atomic<int64_t>[]> next_due_;
   std::atomic<uint64_t> fired_{0};
+  /// Enrollments enrolled whose actor has not had its first job yet.
+  std::atomic<int64_t> pending_enrolls_{0};
   /// Answers to advances, counted, for the ticker to wait on.
   std::atomic<uint64_t> answers_{0};
   /// The earliest due time armed since the ticker last woke, and when it
@@ -222,6 +236,7 @@ class runtime final : public enrollment_directory {
   uint64_t activations_ = 0;
   uint64_t passivations_ = 0;
   uint64_t failed_activations_ = 0;
+  std::atomic<uint64_t> stale_dropped_{0};
 
   std::mutex ticker_mu_;
   std::condition_variable ticker_cv_;

@@ -61,6 +61,9 @@ struct options {
   std::string sends_csv;
   /// The most a group-commit round writes, in KiB (0: storage's default).
   size_t round_kib = 0;
+  /// How many enrollments may wait for their first job before enroll() waits
+  /// (-1: the runtime's default; 0: no bound).
+  int64_t max_pending_enrolls = -1;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -69,7 +72,8 @@ struct options {
     "herald-load: %s\nusage: herald-load w1 [--leads N] [--workspaces N] "
     "[--mode throughput|lateness] [--durability sync|async] "
     "[--threads N] [--timeout-s N] [--stall-s N] [--linger-us N] [--round-kib "
-    "N]\n"
+    "N] [--passivate-after-ms N] [--max-pending-enrolls N] [--sends-csv "
+    "FILE]\n"
     "       herald-load memory [--leads N] [--workspaces N] "
     "[--durability sync|async] [--threads N]\n",
     why);
@@ -106,6 +110,8 @@ options parse(int argc, char** argv) {
         o.sends_csv = value;
       else if (flag == "--round-kib")
         o.round_kib = std::stoul(value);
+      else if (flag == "--max-pending-enrolls")
+        o.max_pending_enrolls = std::stoll(value);
       else if (flag == "--mode" &&
                (value == "throughput" || value == "lateness"))
         o.mode = value;
@@ -277,7 +283,8 @@ boost::json::object runtime_json(const runtime::totals& t) {
           {"resident", t.resident},
           {"activations", t.activations},
           {"passivations", t.passivations},
-          {"failed_activations", t.failed_activations}};
+          {"failed_activations", t.failed_activations},
+          {"stale_dropped", t.stale_dropped}};
 }
 
 int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
@@ -356,6 +363,7 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
       {"reply_pct", c.reply_pct},
       {"day_ms", c.day_ms},
       {"threads", opt.threads},
+      {"max_pending_enrolls", opt.max_pending_enrolls},
       {"cores", std::thread::hardware_concurrency()}}},
     {"expected_sends", expectation.sends},
     {"repliers", expectation.repliers},
@@ -503,6 +511,8 @@ int main(int argc, char** argv) {
     ro.threads = opt.threads;
     if (opt.passivate_after_ms >= 0)
       ro.passivate_after = duration{opt.passivate_after_ms};
+    if (opt.max_pending_enrolls >= 0)
+      ro.max_pending_enrolls = static_cast<size_t>(opt.max_pending_enrolls);
     runtime rt{ro, time, *db, gc};
     status = opt.workload == "w1" ? run_w1(opt, gc, rt, time)
                                   : run_memory(opt, gc, rt, time);

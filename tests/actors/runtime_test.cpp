@@ -212,6 +212,11 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
     EXPECT_NE(key.first, 2u) << "a replied lead got step " << key.second;
   EXPECT_EQ(linkedin.count(), 2u);
   EXPECT_EQ(email.count(), 6u);
+  // The replied enrollment's timer (its first step, day 3) still fired, and
+  // was dropped without activating it: 1 activation for the reply, then one
+  // per step for each of the other two.
+  EXPECT_EQ(rt->stats().stale_dropped, 1u);
+  EXPECT_EQ(rt->stats().activations, 1u + 2 * 4);
 }
 
 TEST_F(Runtime, AReplyWhileTheSlotIsPendingHaltsAndFreesTheQueue) {
