@@ -81,10 +81,12 @@ bool idle(const enrollment_actor_state& st, time_point now) {
 // when a timer or an event comes.
 void maybe_passivate(self_pointer self) {
   auto& st = self->state;
-  if (st.env.directory == nullptr || !idle(st, st.env.time->now())) return;
+  if (st.env.directory == nullptr || st.writes != st.reported ||
+      !idle(st, st.env.time->now()))
+    return;
   auto armed = storage::is_armed(st.e) ? st.e.generation : 0;
   if (st.env.directory->passivate(
-        st.e.id, [self] { return self->mailbox().empty(); }, armed))
+        st.e.id, [self] { return self->mailbox().empty(); }, armed, st.writes))
     self->quit();
 }
 
@@ -172,10 +174,11 @@ bool apply(self_pointer self, const event& ev) {
         if (ok) caf::anon_send(me, durable_atom::value, step, attempt);
       };
     } else if (st.env.directory != nullptr && idle(st, now)) {
-      // Passivation waits for the snapshot to be durable: an activation reads
-      // it back.
-      done = [me, number](const storage::status& ok) {
-        if (ok) caf::anon_send(me, written_atom::value, number);
+      // The actor may leave memory at once; the directory holds activations
+      // back until this snapshot, which they read, is durable.
+      st.reported = number;
+      done = [dir = st.env.directory, id, number](const storage::status& ok) {
+        dir->written(id, number, static_cast<bool>(ok));
       };
     }
     st.env.persister->post(std::move(w), std::move(done));
@@ -227,11 +230,11 @@ bool on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
   return apply(self, ev::send_result{step, attempt, outcome});
 }
 
-// For timers and events routed by the directory: one that changed nothing
-// leaves an idle actor free to passivate (an activation for a stale timer).
-void apply_routed(self_pointer self, const event& ev) {
-  auto& st = self->state;
-  if (!apply(self, ev) && st.durable == st.writes) maybe_passivate(self);
+// Applies `ev`, then leaves memory if that left the enrollment idle (also when
+// it changed nothing: an activation for a stale timer).
+void handle(self_pointer self, const event& ev) {
+  apply(self, ev);
+  maybe_passivate(self);
 }
 
 } // namespace
@@ -257,7 +260,7 @@ enrollment_actor::behavior_type enrollment_behavior(
       if (env.pending_enrolls != nullptr &&
           env.pending_enrolls->fetch_sub(1) == env.pending_low + 1)
         env.pending_enrolls->notify_all();
-      apply(self, ev::enrolled{lead_replied});
+      handle(self, ev::enrolled{lead_replied});
     },
     [self](fire_atom, uint32_t generation) {
       // The wheel keeps the low bits of a generation: widen a match to the full
@@ -265,38 +268,34 @@ enrollment_actor::behavior_type enrollment_behavior(
       auto current = self->state.e.generation;
       if ((current & timer_entry::generation_mask) == generation)
         generation = current;
-      apply_routed(self, ev::timer_fired{generation});
+      handle(self, ev::timer_fired{generation});
     },
     [self](granted_atom, uint64_t, uint16_t step) {
-      apply(self, ev::slot_granted{step});
+      handle(self, ev::slot_granted{step});
     },
     [self](durable_atom, uint16_t step, uint16_t attempt) {
-      apply(self, ev::intent_durable{step, attempt});
-    },
-    [self](written_atom, uint64_t number) {
-      // Only the latest write counts: the group commit completes in order.
-      auto& st = self->state;
-      st.durable = std::max(st.durable, number);
-      if (number == st.writes) maybe_passivate(self);
+      handle(self, ev::intent_durable{step, attempt});
     },
     [self](sent_atom, uint64_t, uint16_t step, uint16_t attempt,
-           send_outcome outcome) { on_outcome(self, step, attempt, outcome); },
-    [self](reply_atom) { apply_routed(self, ev::reply{}); },
-    [self](bounce_atom) { apply_routed(self, ev::bounce{}); },
-    [self](unsub_atom) { apply_routed(self, ev::unsubscribe{}); },
-    [self](accepted_atom) { apply_routed(self, ev::invite_accepted{}); },
-    [self](colleague_atom) { apply_routed(self, ev::colleague_replied{}); },
+           send_outcome outcome) {
+      on_outcome(self, step, attempt, outcome);
+      maybe_passivate(self);
+    },
+    [self](reply_atom) { handle(self, ev::reply{}); },
+    [self](bounce_atom) { handle(self, ev::bounce{}); },
+    [self](unsub_atom) { handle(self, ev::unsubscribe{}); },
+    [self](accepted_atom) { handle(self, ev::invite_accepted{}); },
+    [self](colleague_atom) { handle(self, ev::colleague_replied{}); },
     [self](autoreply_atom, int64_t return_ms) {
       std::optional<time_point> back;
       if (return_ms >= 0) back = from_ms(return_ms);
-      apply_routed(self, ev::auto_reply{back});
+      handle(self, ev::auto_reply{back});
     },
-    [self](pause_atom) { apply_routed(self, ev::sequence_paused{}); },
-    [self](resume_atom) { apply_routed(self, ev::sequence_resumed{}); },
+    [self](pause_atom) { handle(self, ev::sequence_paused{}); },
+    [self](resume_atom) { handle(self, ev::sequence_resumed{}); },
     [self](ack_atom, const delivery_ack& ack) {
       ack.countdown->confirm();
-      auto& st = self->state;
-      if (st.durable == st.writes) maybe_passivate(self);
+      maybe_passivate(self);
     },
     [self](get_atom) { return self->state.e; },
   };

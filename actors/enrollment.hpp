@@ -52,15 +52,11 @@ typename Inspector::result_type inspect(Inspector& f, delivery_ack&) {
 /// Confirm a delivery: (ack_atom, delivery_ack).
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 
-/// A write of the enrollment's became durable: (written_atom, write number).
-using written_atom = caf::atom_constant<caf::atom("written")>;
-
 using enrollment_actor = caf::typed_actor<
   caf::reacts_to<enroll_atom, bool>, caf::reacts_to<fire_atom, uint32_t>,
   caf::reacts_to<granted_atom, uint64_t, uint16_t>,
   caf::reacts_to<sent_atom, uint64_t, uint16_t, uint16_t, send_outcome>,
-  caf::reacts_to<durable_atom, uint16_t, uint16_t>,
-  caf::reacts_to<written_atom, uint64_t>, caf::reacts_to<reply_atom>,
+  caf::reacts_to<durable_atom, uint16_t, uint16_t>, caf::reacts_to<reply_atom>,
   caf::reacts_to<bounce_atom>, caf::reacts_to<unsub_atom>,
   caf::reacts_to<accepted_atom>, caf::reacts_to<colleague_atom>,
   caf::reacts_to<autoreply_atom, int64_t>, caf::reacts_to<pause_atom>,
@@ -82,16 +78,22 @@ class enrollment_directory {
  public:
   virtual ~enrollment_directory() = default;
 
-  /// Called by the actor of `id` when it is idle and its last write durable.
-  /// Under the directory's lock, and only if `mailbox_empty()` (nothing was
-  /// routed to it meanwhile), marks it passive: then the actor must quit, and
-  /// the next timer or event activates a new one from its snapshot.
-  /// `armed`: the generation its timer is armed with (0: none), so that a
-  /// stale timer (of a halted or re-armed enrollment) is dropped without
-  /// activating it.
+  /// Called by the actor of `id` when it is idle. Under the directory's lock,
+  /// and only if `mailbox_empty()` (nothing was routed to it meanwhile), marks
+  /// it passive: then the actor must quit, and the next timer or event
+  /// activates a new one from its snapshot, once the actor's write number
+  /// `last_write` (0: none) is reported durable through written(). `armed`:
+  /// the generation its timer is armed with (0: none), so that a stale timer
+  /// (of a halted or re-armed enrollment) is dropped without activating it.
   virtual bool passivate(enrollment_id id,
                          const std::function<bool()>& mailbox_empty,
-                         uint32_t armed) = 0;
+                         uint32_t armed, uint64_t last_write) = 0;
+
+  /// Reports the actor of `id`'s write number `number` durable (`ok`) or
+  /// failed; called on the group commit's thread, in write order. After a
+  /// failed write an activation reads the last durable snapshot, as after a
+  /// crash.
+  virtual void written(enrollment_id id, uint64_t number, bool ok) = 0;
 };
 
 /// The runtime's parts an enrollment actor works with; they outlive it.
@@ -130,9 +132,11 @@ struct enrollment_actor_state {
   std::shared_ptr<const sequence_env> sequence;
   std::shared_ptr<const lead> contact;
   enrollment_env env;
-  /// Writes posted, numbered from 1, and the latest known durable.
+  /// Writes posted, numbered from 1, and the latest whose durability the
+  /// directory hears of (an idle snapshot's): passivation needs the last
+  /// write to be one of those.
   uint64_t writes = 0;
-  uint64_t durable = 0;
+  uint64_t reported = 0;
 
   static inline const char* name = "herald.enrollment";
 };

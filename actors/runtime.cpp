@@ -184,7 +184,10 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
     if (stopped_ || directory_.count(e.id.value) > 0) return false;
     if (counted) pending_enrolls_.fetch_add(1);
     a = spawn_enrollment(e, std::move(contact), counted);
-    directory_.emplace(e.id.value, entry{a, e.workspace, false});
+    entry x;
+    x.actor = a;
+    x.ws = e.workspace;
+    directory_.emplace(e.id.value, x);
     ++resident_;
   }
   // The lead's index entry, for events addressed to the lead.
@@ -247,14 +250,21 @@ bool runtime::route_input(uint64_t id, input in) {
     // A timer the passive enrollment no longer has armed (it halted, or
     // re-armed): nothing to activate it for.
     stale_dropped_.fetch_add(1, std::memory_order_relaxed);
-  } else if (x.activating) {
-    waiting_[id].push_back(in);
   } else {
-    x.activating = true;
-    waiting_[id].push_back(in);
-    io_.post([this, id, ws = x.ws] { activate(id, ws); });
+    hold_for_activation(id, x, in);
   }
   return true;
+}
+
+void runtime::hold_for_activation(uint64_t id, entry& x, input in) {
+  waiting_[id].push_back(in);
+  if (x.activating) return;
+  x.activating = true;
+  x.deferred = x.settled < x.needed;
+  if (x.deferred)
+    ++deferred_activations_;
+  else
+    io_.post([this, id, ws = x.ws] { activate(id, ws); });
 }
 
 bool runtime::deliver(enrollment_id id, lead_event event,
@@ -317,6 +327,7 @@ void runtime::activate(uint64_t id, workspace_id ws) {
   }
   auto a = spawn_enrollment(*e, std::move(contact));
   it->second.actor = a;
+  it->second.needed = it->second.settled = 0; // the new actor numbers anew
   ++resident_;
   ++activations_;
   for (const auto& in : waiting)
@@ -325,16 +336,31 @@ void runtime::activate(uint64_t id, workspace_id ws) {
 
 bool runtime::passivate(enrollment_id id,
                         const std::function<bool()>& mailbox_empty,
-                        uint32_t armed) {
+                        uint32_t armed, uint64_t last_write) {
   std::unique_lock lk{mu_};
   auto it = directory_.find(id.value);
   if (it == directory_.end() || !it->second.actor || !mailbox_empty())
     return false;
   it->second.actor = enrollment_actor{};
   it->second.armed = armed;
+  it->second.needed = static_cast<uint32_t>(last_write);
   --resident_;
   ++passivations_;
   return true;
+}
+
+void runtime::written(enrollment_id id, uint64_t number, bool) {
+  // A failed write settles too: the activation reads the last durable
+  // snapshot, as after a crash.
+  std::unique_lock lk{mu_};
+  auto it = directory_.find(id.value);
+  if (it == directory_.end()) return;
+  auto& x = it->second;
+  x.settled = std::max(x.settled, static_cast<uint32_t>(number));
+  if (x.deferred && x.settled >= x.needed) {
+    x.deferred = false;
+    io_.post([this, i = id.value, ws = x.ws] { activate(i, ws); });
+  }
 }
 
 bool runtime::control(account_id id, account_event event) {
@@ -363,8 +389,15 @@ std::optional<enrollment_actor> runtime::resident(enrollment_id id) const {
 
 runtime::totals runtime::stats() const {
   std::shared_lock lk{mu_};
-  return totals{directory_.size(), resident_,           activations_,
-                passivations_,     failed_activations_, stale_dropped_.load()};
+  totals t;
+  t.enrolled = directory_.size();
+  t.resident = resident_;
+  t.activations = activations_;
+  t.passivations = passivations_;
+  t.failed_activations = failed_activations_;
+  t.stale_dropped = stale_dropped_.load();
+  t.deferred_activations = deferred_activations_;
+  return t;
 }
 
 void runtime::route(const fired_timers& fired) {
@@ -505,6 +538,9 @@ void runtime::stop() {
   linkedin_channel_ = channel_actor{};
   shards_.clear();
   sys_.reset();
+  // The actors' last writes report to this object: they are done before it
+  // goes.
+  persister_.flush_once();
 }
 
 } // namespace herald::actors

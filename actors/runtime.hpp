@@ -142,6 +142,8 @@ class runtime final : public enrollment_directory {
     uint64_t failed_activations = 0;
     /// Timers of passive enrollments dropped as stale, without activating.
     uint64_t stale_dropped = 0;
+    /// Activations that waited for the last snapshot to become durable.
+    uint64_t deferred_activations = 0;
   };
   totals stats() const;
 
@@ -164,15 +166,23 @@ class runtime final : public enrollment_directory {
   void stop();
 
   bool passivate(enrollment_id id, const std::function<bool()>& mailbox_empty,
-                 uint32_t armed) override;
+                 uint32_t armed, uint64_t last_write) override;
+  void written(enrollment_id id, uint64_t number, bool ok) override;
 
  private:
   struct entry {
     enrollment_actor actor; // none while passive or activating
     workspace_id ws;
-    bool activating = false;
     /// While passive: the generation its timer is armed with (0: none).
     uint32_t armed = 0;
+    /// The last actor's write an activation must wait for, and the latest of
+    /// its writes reported durable (numbered by that actor).
+    uint32_t needed = 0;
+    uint32_t settled = 0;
+    /// Inputs wait in waiting_ for an activation; `deferred`: it is not
+    /// started yet, as the last write is not durable yet.
+    bool activating = false;
+    bool deferred = false;
   };
   struct input {
     enum kind_t : uint8_t { fire, event, ack } kind;
@@ -188,6 +198,9 @@ class runtime final : public enrollment_directory {
   bool route_input(uint64_t id, input in);
   static void send_input(const enrollment_actor& a, const input& in);
   void activate(uint64_t id, workspace_id ws);
+  // Queues `in` for a passive `x` and starts its activation once its last
+  // write is durable. mu_ held exclusively.
+  void hold_for_activation(uint64_t id, entry& x, input in);
   enrollment_env links(const enrollment& e);
   // `counted`: the actor counts itself off pending_enrolls_ in its first job.
   enrollment_actor spawn_enrollment(const enrollment& e,
@@ -237,6 +250,7 @@ class runtime final : public enrollment_directory {
   uint64_t passivations_ = 0;
   uint64_t failed_activations_ = 0;
   std::atomic<uint64_t> stale_dropped_{0};
+  uint64_t deferred_activations_ = 0;
 
   std::mutex ticker_mu_;
   std::condition_variable ticker_cv_;

@@ -284,7 +284,8 @@ boost::json::object runtime_json(const runtime::totals& t) {
           {"activations", t.activations},
           {"passivations", t.passivations},
           {"failed_activations", t.failed_activations},
-          {"stale_dropped", t.stale_dropped}};
+          {"stale_dropped", t.stale_dropped},
+          {"deferred_activations", t.deferred_activations}};
 }
 
 int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,

@@ -219,6 +219,41 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   EXPECT_EQ(rt->stats().activations, 1u + 2 * 4);
 }
 
+TEST_F(Runtime, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  start(3, o);
+  storage::write_set w;
+  lead l;
+  l.id = lead_id{1};
+  l.workspace = workspace_id{1};
+  l.email = "one@example.test";
+  w.put(storage::cf::leads, storage::key::lead(l.workspace, l.id),
+        storage::encode(l));
+  gc->post(std::move(w), nullptr);
+  gc->flush_once();
+  ASSERT_TRUE(
+    rt->enroll(enrollment_of(1, 1), std::make_shared<lead>(l), false));
+  // Actors only: the enrollment snapshot waits in the group commit's queue,
+  // and the idle actor has already left memory.
+  sched().run();
+  EXPECT_EQ(rt->stats().resident, 0u);
+  EXPECT_GT(gc->backlog_bytes(), 0u);
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  sched().run();
+  // Held back: storage has nothing to read yet.
+  EXPECT_EQ(rt->stats().deferred_activations, 1u);
+  EXPECT_EQ(rt->stats().activations, 0u);
+  // The round lands; the activation reads the snapshot and applies the reply.
+  rt->settle();
+  EXPECT_EQ(rt->stats().activations, 1u);
+  EXPECT_EQ(rt->stats().failed_activations, 0u);
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  EXPECT_EQ(rt->stats().resident, 0u);
+  run_to_the_end();
+  EXPECT_EQ(email.count() + linkedin.count(), 0u);
+}
+
 TEST_F(Runtime, AReplyWhileTheSlotIsPendingHaltsAndFreesTheQueue) {
   start(0);
   ASSERT_TRUE(rt->control(account_id{2}, account_event::pause));
