@@ -187,6 +187,20 @@ void BM_MillionEnrollments(benchmark::State& state) {
   }
 }
 
+// One enrollment snapshot encoded as the hot path does it (a new string per
+// snapshot, two or three per W1 step).
+void BM_EncodeSnapshot(benchmark::State& state) {
+  const auto t0 = from_ms(1'796'000'000'000);
+  auto e = w1_enrollment(123'456, t0);
+  for (auto _ : state) {
+    auto bytes = encode(e);
+    benchmark::DoNotOptimize(bytes);
+    e.generation += 1;
+  }
+}
+
+BENCHMARK(BM_EncodeSnapshot);
+
 BENCHMARK(BM_MillionEnrollments)
   ->Iterations(1)
   ->UseRealTime()
