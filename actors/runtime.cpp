@@ -178,24 +178,28 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
     for (auto n = pending_enrolls_.load(); n >= bound && !stopped_;
          n = pending_enrolls_.load())
       pending_enrolls_.wait(n);
-  enrollment_actor a;
   {
     std::unique_lock lk{mu_};
     if (stopped_ || directory_.count(e.id.value) > 0) return false;
+    auto a = spawn_enrollment(e, std::move(contact), counted);
+    // Counted once the actor exists (spawning throws for an unknown
+    // sequence); it counts itself off in its first job, which cannot run
+    // before the message below.
     if (counted) pending_enrolls_.fetch_add(1);
-    a = spawn_enrollment(e, std::move(contact), counted);
     entry x;
     x.actor = a;
     x.ws = e.workspace;
     directory_.emplace(e.id.value, x);
     ++resident_;
+    // Sent under the lock, like every routed input: the enrollment comes
+    // first in its mailbox, before any event routed to it.
+    caf::anon_send(a, enroll_atom::value, lead_replied);
   }
   // The lead's index entry, for events addressed to the lead.
   storage::write_set w;
   w.put(storage::cf::leads,
         storage::key::lead_enrollment(e.workspace, e.lead, e.id), {});
   persister_.post(std::move(w), nullptr);
-  caf::anon_send(a, enroll_atom::value, lead_replied);
   return true;
 }
 
@@ -250,21 +254,25 @@ bool runtime::route_input(uint64_t id, input in) {
     // A timer the passive enrollment no longer has armed (it halted, or
     // re-armed): nothing to activate it for.
     stale_dropped_.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    hold_for_activation(id, x, in);
+  } else if (hold_for_activation(id, x, in)) {
+    auto ws = x.ws;
+    lk.unlock(); // a stopping pool runs the job here, and it takes mu_
+    io_.post([this, id, ws] { activate(id, ws); });
   }
   return true;
 }
 
-void runtime::hold_for_activation(uint64_t id, entry& x, input in) {
+bool runtime::hold_for_activation(uint64_t id, entry& x, input in) {
+  if (x.broken) {
+    ++failed_activations_;
+    return false;
+  }
   waiting_[id].push_back(in);
-  if (x.activating) return;
+  if (x.activating) return false;
   x.activating = true;
   x.deferred = x.settled < x.needed;
-  if (x.deferred)
-    ++deferred_activations_;
-  else
-    io_.post([this, id, ws = x.ws] { activate(id, ws); });
+  if (x.deferred) ++deferred_activations_;
+  return !x.deferred;
 }
 
 bool runtime::deliver(enrollment_id id, lead_event event,
@@ -349,18 +357,29 @@ bool runtime::passivate(enrollment_id id,
   return true;
 }
 
-void runtime::written(enrollment_id id, uint64_t number, bool) {
-  // A failed write settles too: the activation reads the last durable
-  // snapshot, as after a crash.
+void runtime::written(enrollment_id id, uint64_t number, bool ok) {
   std::unique_lock lk{mu_};
   auto it = directory_.find(id.value);
   if (it == directory_.end()) return;
   auto& x = it->second;
-  x.settled = std::max(x.settled, static_cast<uint32_t>(number));
-  if (x.deferred && x.settled >= x.needed) {
-    x.deferred = false;
-    io_.post([this, i = id.value, ws = x.ws] { activate(i, ws); });
+  if (!ok) {
+    // The snapshot storage holds is not the one the actor left with: no
+    // activation may start from it (until recovery reads the store again).
+    // What waits for it is dropped and counted as failed.
+    x.broken = true;
+    if (x.activating) {
+      failed_activations_ += waiting_[id.value].size();
+      waiting_.erase(id.value);
+      x.activating = x.deferred = false;
+    }
+    return;
   }
+  x.settled = std::max(x.settled, static_cast<uint32_t>(number));
+  if (!x.deferred || x.settled < x.needed) return;
+  x.deferred = false;
+  auto ws = x.ws;
+  lk.unlock(); // a stopping pool runs the job here, and it takes mu_
+  io_.post([this, i = id.value, ws] { activate(i, ws); });
 }
 
 bool runtime::control(account_id id, account_event event) {
@@ -506,8 +525,9 @@ std::optional<time_point> runtime::advance() {
 
 void runtime::stop() {
   if (stopped_.exchange(true)) return;
-  // enroll() calls waiting for the pending count see stopped_.
-  pending_enrolls_.fetch_add(1);
+  // enroll() calls waiting for the pending count see stopped_: a value no
+  // count comes back to.
+  pending_enrolls_.store(std::numeric_limits<int64_t>::min() / 2);
   pending_enrolls_.notify_all();
   {
     std::lock_guard lk{ticker_mu_};
@@ -515,7 +535,8 @@ void runtime::stop() {
   }
   ticker_cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
-  io_.stop();
+  // The directory goes first: activations and deliveries still queued in the
+  // pool (run by its stop) and writes completing meanwhile find nothing.
   std::vector<caf::actor_addr> all;
   {
     std::unique_lock lk{mu_};
@@ -530,6 +551,7 @@ void runtime::stop() {
     account_states_.clear();
     others_.clear();
   }
+  io_.stop();
   for (const auto& addr : all)
     caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
   if (auto* sched = coordinator(*sys_)) sched->run();

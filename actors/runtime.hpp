@@ -183,6 +183,9 @@ class runtime final : public enrollment_directory {
     /// started yet, as the last write is not durable yet.
     bool activating = false;
     bool deferred = false;
+    /// The last write failed: storage does not hold the state the actor left
+    /// with, so it is not activated again (until recovery).
+    bool broken = false;
   };
   struct input {
     enum kind_t : uint8_t { fire, event, ack } kind;
@@ -198,9 +201,10 @@ class runtime final : public enrollment_directory {
   bool route_input(uint64_t id, input in);
   static void send_input(const enrollment_actor& a, const input& in);
   void activate(uint64_t id, workspace_id ws);
-  // Queues `in` for a passive `x` and starts its activation once its last
-  // write is durable. mu_ held exclusively.
-  void hold_for_activation(uint64_t id, entry& x, input in);
+  // Queues `in` for a passive `x`; true when the caller is to start its
+  // activation now (after releasing mu_), false when one is under way or
+  // waits for the last write to be durable. mu_ held exclusively.
+  bool hold_for_activation(uint64_t id, entry& x, input in);
   enrollment_env links(const enrollment& e);
   // `counted`: the actor counts itself off pending_enrolls_ in its first job.
   enrollment_actor spawn_enrollment(const enrollment& e,

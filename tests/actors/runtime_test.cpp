@@ -254,6 +254,29 @@ TEST_F(Runtime, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
   EXPECT_EQ(email.count() + linkedin.count(), 0u);
 }
 
+TEST_F(Runtime, AFailedLastSnapshotIsNotActivatedFromAnOlderOne) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  start(3, o);
+  enroll(1); // its first snapshot durable, and passive
+  ASSERT_EQ(rt->stats().resident, 0u);
+  // The group commit refuses every write from now on. The reply activates
+  // the enrollment, which halts and leaves memory, but its snapshot saying
+  // so fails: storage still holds the waiting one.
+  gc->stop();
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  rt->settle();
+  EXPECT_EQ(rt->stats().activations, 1u);
+  EXPECT_EQ(stored(1).state, enrollment_state::active);
+  // The next event is not applied to that older state.
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::resume));
+  rt->settle();
+  EXPECT_EQ(rt->stats().activations, 1u);
+  EXPECT_EQ(rt->stats().failed_activations, 1u);
+  run_to_the_end();
+  EXPECT_EQ(email.count() + linkedin.count(), 0u);
+}
+
 TEST_F(Runtime, AReplyWhileTheSlotIsPendingHaltsAndFreesTheQueue) {
   start(0);
   ASSERT_TRUE(rt->control(account_id{2}, account_event::pause));
