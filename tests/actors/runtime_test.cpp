@@ -81,23 +81,35 @@ class Runtime : public ::testing::Test {
     return e;
   }
 
-  // Stores leads 1..n (as an import would) and enrolls each.
-  void enroll(uint64_t n) {
+  static std::shared_ptr<lead> make_lead(uint64_t i) {
+    auto l = std::make_shared<lead>();
+    l->id = lead_id{i};
+    l->workspace = workspace_id{1};
+    l->first_name = "Lead" + std::to_string(i);
+    l->email = "lead" + std::to_string(i) + "@example.test";
+    l->linkedin_url = "https://www.linkedin.com/in/lead" + std::to_string(i);
+    return l;
+  }
+
+  // Stores leads first..last as an import would (durable when it returns).
+  std::vector<std::shared_ptr<lead>> store_leads(uint64_t first,
+                                                 uint64_t last) {
     storage::write_set w;
     std::vector<std::shared_ptr<lead>> leads;
-    for (uint64_t i = 1; i <= n; ++i) {
-      auto l = std::make_shared<lead>();
-      l->id = lead_id{i};
-      l->workspace = workspace_id{1};
-      l->first_name = "Lead" + std::to_string(i);
-      l->email = "lead" + std::to_string(i) + "@example.test";
-      l->linkedin_url = "https://www.linkedin.com/in/lead" + std::to_string(i);
+    for (uint64_t i = first; i <= last; ++i) {
+      auto l = make_lead(i);
       w.put(storage::cf::leads, storage::key::lead(l->workspace, l->id),
             storage::encode(*l));
       leads.push_back(std::move(l));
     }
     gc->post(std::move(w), nullptr);
     gc->flush_once();
+    return leads;
+  }
+
+  // Stores leads 1..n and enrolls each.
+  void enroll(uint64_t n) {
+    auto leads = store_leads(1, n);
     for (auto& l : leads) {
       auto e = enrollment_of(l->id.value, l->id.value);
       EXPECT_TRUE(rt->enroll(e, std::move(l), false));
@@ -223,17 +235,7 @@ TEST_F(Runtime, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
   runtime_options o;
   o.passivate_after = std::chrono::hours{1};
   start(3, o);
-  storage::write_set w;
-  lead l;
-  l.id = lead_id{1};
-  l.workspace = workspace_id{1};
-  l.email = "one@example.test";
-  w.put(storage::cf::leads, storage::key::lead(l.workspace, l.id),
-        storage::encode(l));
-  gc->post(std::move(w), nullptr);
-  gc->flush_once();
-  ASSERT_TRUE(
-    rt->enroll(enrollment_of(1, 1), std::make_shared<lead>(l), false));
+  ASSERT_TRUE(rt->enroll(enrollment_of(1, 1), store_leads(1, 1)[0], false));
   // Actors only: the enrollment snapshot waits in the group commit's queue,
   // and the idle actor has already left memory.
   sched().run();
@@ -300,16 +302,7 @@ TEST_F(Runtime, AReplyBetweenGrantAndSendStopsTheCall) {
   enroll(0);
   // Store the lead and enroll, then run actors without writing any round: the
   // slot is granted and the intent waits in the group commit's queue.
-  storage::write_set w;
-  lead l;
-  l.id = lead_id{1};
-  l.workspace = workspace_id{1};
-  l.linkedin_url = "https://www.linkedin.com/in/one";
-  w.put(storage::cf::leads, storage::key::lead(l.workspace, l.id),
-        storage::encode(l));
-  gc->post(std::move(w), nullptr);
-  gc->flush_once();
-  rt->enroll(enrollment_of(1, 1), std::make_shared<lead>(l), false);
+  rt->enroll(enrollment_of(1, 1), store_leads(1, 1)[0], false);
   sched().run();
   rt->tick();
   sched().run();
