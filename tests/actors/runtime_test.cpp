@@ -50,6 +50,13 @@ class Runtime : public ::testing::Test {
     rt->add_sequence(test::w1_shaped_sequence(first_delay_days), utc());
   }
 
+  // Enrollments leave memory when their next step is an hour or more away.
+  void start_passivating(int first_delay_days) {
+    runtime_options o;
+    o.passivate_after = std::chrono::hours{1};
+    start(first_delay_days, o);
+  }
+
   static const date::time_zone* utc() { return date::locate_zone("UTC"); }
 
   sender_account sender(uint64_t id, channel kind) {
@@ -180,9 +187,7 @@ TEST_F(Runtime, RunsEverySequenceToTheEndAndLeavesNothingResident) {
 }
 
 TEST_F(Runtime, IdleEnrollmentsLeaveMemoryAndComeBackWhenDue) {
-  runtime_options o;
-  o.passivate_after = std::chrono::hours{1};
-  start(3, o);
+  start_passivating(3);
   enroll(10);
   // Their first step is three days away: snapshots and timers only.
   EXPECT_EQ(rt->stats().resident, 0u);
@@ -205,9 +210,7 @@ TEST_F(Runtime, IdleEnrollmentsLeaveMemoryAndComeBackWhenDue) {
 }
 
 TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
-  runtime_options o;
-  o.passivate_after = std::chrono::hours{1};
-  start(3, o);
+  start_passivating(3);
   enroll(3);
   ASSERT_EQ(rt->stats().resident, 0u);
   EXPECT_TRUE(rt->deliver(enrollment_id{2}, lead_event::reply));
@@ -232,9 +235,7 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
 }
 
 TEST_F(Runtime, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
-  runtime_options o;
-  o.passivate_after = std::chrono::hours{1};
-  start(3, o);
+  start_passivating(3);
   ASSERT_TRUE(rt->enroll(enrollment_of(1, 1), store_leads(1, 1)[0], false));
   // Actors only: the enrollment snapshot waits in the group commit's queue,
   // and the idle actor has already left memory.
@@ -257,9 +258,7 @@ TEST_F(Runtime, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
 }
 
 TEST_F(Runtime, AFailedLastSnapshotIsNotActivatedFromAnOlderOne) {
-  runtime_options o;
-  o.passivate_after = std::chrono::hours{1};
-  start(3, o);
+  start_passivating(3);
   enroll(1); // its first snapshot durable, and passive
   ASSERT_EQ(rt->stats().resident, 0u);
   // The group commit refuses every write from now on. The reply activates
@@ -354,9 +353,7 @@ TEST_F(Runtime, AnAnswerAfterTheCallComesBackAsAMessage) {
 }
 
 TEST_F(Runtime, PauseAndResumeKeepThePlaceAndSendEachStepOnce) {
-  runtime_options o;
-  o.passivate_after = std::chrono::hours{1};
-  start(0, o);
+  start_passivating(0);
   enroll(5);
   run_until(clock.now());
   ASSERT_EQ(linkedin.count(), 5u); // the invites
@@ -410,9 +407,7 @@ namespace {
 // A reply addressed to the lead halts it in every sequence of the workspace,
 // passive enrollments included, and says so once each has applied it.
 TEST_F(Runtime, AReplyToTheLeadHaltsItInEverySequence) {
-  runtime_options o;
-  o.passivate_after = std::chrono::hours{1};
-  start(3, o);
+  start_passivating(3);
   auto second = test::w1_shaped_sequence(0);
   second->seq.id = sequence_id{2};
   rt->add_sequence(std::move(second), utc());
