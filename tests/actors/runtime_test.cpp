@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
 #include <set>
 
+#include <caf/event_based_actor.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 #include <date/tz.h>
@@ -442,6 +444,65 @@ TEST_F(Runtime, AReplyToTheLeadHaltsItInEverySequence) {
   rt->settle();
   ASSERT_TRUE(none);
   EXPECT_EQ(*none, 0u);
+}
+
+// The threaded runtime: enroll() waits while max_pending_enrolls enrollments
+// wait for their first job, and goes on once they have had it. The one CAF
+// thread is held by a test actor, so no enrollment can have its first job.
+TEST(RuntimeIntake, EnrollWaitsWhileTooManyWaitForTheirFirstJob) {
+  herald::test::temp_dir dir;
+  storage::storage_options so;
+  so.path = dir.str();
+  auto opened = storage::store::open(so);
+  ASSERT_TRUE(opened);
+  auto db = std::move(*opened);
+  storage::group_commit gc{*db};
+  manual_clock clock{from_ms(1'796'205'600'000)};
+  runtime_options o;
+  o.threads = 1;
+  o.io_threads = 1;
+  o.max_pending_enrolls = 2;
+  o.passivate_after = std::chrono::hours{1};
+  runtime rt{o, clock, *db, gc};
+  sim_provider delivery;
+  rt.add_channel(channel::email, &delivery);
+  rt.add_channel(channel::linkedin, &delivery);
+  rt.add_sequence(test::w1_shaped_sequence(3), date::locate_zone("UTC"));
+
+  std::promise<void> gate;
+  auto held = gate.get_future().share();
+  auto blocker = rt.system().spawn([held](caf::event_based_actor*) {
+    return caf::behavior{[held](int) { held.wait(); }};
+  });
+  caf::anon_send(blocker, 1);
+
+  auto enroll = [&](uint64_t i) {
+    enrollment e;
+    e.id = enrollment_id{i};
+    e.workspace = workspace_id{1};
+    e.sequence = sequence_id{1};
+    e.lead = lead_id{i};
+    auto l = std::make_shared<lead>();
+    l->id = e.lead;
+    l->workspace = e.workspace;
+    l->email = "lead@example.test";
+    return rt.enroll(e, l, false);
+  };
+  ASSERT_TRUE(enroll(1));
+  ASSERT_TRUE(enroll(2));
+  auto third = std::async(std::launch::async, [&] { return enroll(3); });
+  // Two wait for their first job: the third enroll() waits too (a correct
+  // runtime never returns here, so the wait cannot pass by luck).
+  EXPECT_EQ(third.wait_for(std::chrono::milliseconds{100}),
+            std::future_status::timeout);
+  gate.set_value();
+  ASSERT_EQ(third.wait_for(std::chrono::seconds{30}),
+            std::future_status::ready);
+  EXPECT_TRUE(third.get());
+  EXPECT_EQ(rt.stats().enrolled, 3u);
+  caf::anon_send_exit(blocker, caf::exit_reason::user_shutdown);
+  rt.stop();
+  gc.stop();
 }
 
 } // namespace
