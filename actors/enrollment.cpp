@@ -90,19 +90,18 @@ void maybe_passivate(self_pointer self) {
     self->quit();
 }
 
-bool call_provider(self_pointer self, const fx::send& s);
-bool on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
+void call_provider(self_pointer self, const fx::send& s);
+void on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
                 send_outcome outcome);
 
-// Runs one event through the machine and carries out its effects. Returns
-// whether it posted a write.
-bool apply(self_pointer self, const event& ev) {
+// Runs one event through the machine and carries out its effects.
+void apply(self_pointer self, const event& ev) {
   auto& st = self->state;
   auto now = st.env.time->now();
   auto t = apply_event(st.e, st.ctx, ev, now);
   // A change without effects (a pause, an acceptance) is a durable point too.
   bool snapshot = t.effects.empty() && !(t.next == st.e);
-  if (t.effects.empty() && !snapshot) return false;
+  if (t.effects.empty() && !snapshot) return;
   const auto ws = st.e.workspace;
   const auto id = st.e.id;
   storage::write_set w;
@@ -162,8 +161,7 @@ bool apply(self_pointer self, const event& ev) {
   if (snapshot)
     w.put(storage::cf::enrollments, storage::key::enrollment(ws, id),
           storage::encode(st.e));
-  bool posted = !w.empty();
-  if (posted) {
+  if (!w.empty()) {
     auto number = ++st.writes;
     storage::completion done;
     auto me = caf::actor_cast<enrollment_actor>(self);
@@ -183,21 +181,19 @@ bool apply(self_pointer self, const event& ev) {
     }
     st.env.persister->post(std::move(w), std::move(done));
   }
-  if (granted_now)
-    posted = apply(self, ev::slot_granted{*granted_now}) || posted;
-  if (to_send) posted = call_provider(self, *to_send) || posted;
-  return posted;
+  if (granted_now) apply(self, ev::slot_granted{*granted_now});
+  if (to_send) call_provider(self, *to_send);
 }
 
 // Hands step `s` to its provider. An outcome answered during the call is
 // applied in this job; one answered later comes back as a message.
-bool call_provider(self_pointer self, const fx::send& s) {
+void call_provider(self_pointer self, const fx::send& s) {
   auto& st = self->state;
   auto* p = provider_for(st, s.kind);
   if (p == nullptr) {
     self->send(channel_for(st, s.kind), send_atom::value, make_request(st, s),
                caf::actor_cast<send_client_actor>(self));
-    return false;
+    return;
   }
   struct handoff {
     std::atomic<int> phase{0}; // 0: calling, 1: returned, 2: answered
@@ -212,22 +208,22 @@ bool call_provider(self_pointer self, const fx::send& s) {
     if (h->phase.exchange(2) == 1)
       caf::anon_send(me, sent_atom::value, id, step, attempt, h->outcome);
   });
-  if (h->phase.exchange(1) != 2) return false;
-  return on_outcome(self, s.step, s.attempt, h->outcome);
+  if (h->phase.exchange(1) == 2)
+    on_outcome(self, s.step, s.attempt, h->outcome);
 }
 
-bool on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
+void on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
                 send_outcome outcome) {
   auto& st = self->state;
   // Only the outcome of the call in flight counts: a late or repeated one
   // (an earlier attempt's deferral) must not settle the current grant.
   if (st.e.phase != enrollment_phase::sending || st.e.position != step ||
       st.e.attempt != attempt)
-    return false;
+    return;
   // The account counts what was delivered; the new snapshot settles the
   // intent.
   settle(self, st.sequence->seq.steps[step].channel, outcome);
-  return apply(self, ev::send_result{step, attempt, outcome});
+  apply(self, ev::send_result{step, attempt, outcome});
 }
 
 // Applies `ev`, then leaves memory if that left the enrollment idle (also when

@@ -91,8 +91,8 @@ class enrollment_directory {
 
   /// Reports the actor of `id`'s write number `number` durable (`ok`) or
   /// failed; called on the group commit's thread, in write order. After a
-  /// failed write an activation reads the last durable snapshot, as after a
-  /// crash.
+  /// failed write the enrollment is not activated again from the older
+  /// snapshot storage still holds.
   virtual void written(enrollment_id id, uint64_t number, bool ok) = 0;
 };
 

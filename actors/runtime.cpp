@@ -368,7 +368,7 @@ void runtime::written(enrollment_id id, uint64_t number, bool ok) {
     // What waits for it is dropped and counted as failed.
     x.broken = true;
     if (x.activating) {
-      failed_activations_ += waiting_[id.value].size();
+      ++failed_activations_;
       waiting_.erase(id.value);
       x.activating = x.deferred = false;
     }

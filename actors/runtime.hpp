@@ -138,7 +138,8 @@ class runtime final : public enrollment_directory {
     size_t resident = 0;
     uint64_t activations = 0;
     uint64_t passivations = 0;
-    /// Snapshots or leads that could not be read back: their events dropped.
+    /// Activations that could not happen, their events dropped: the snapshot
+    /// or the lead could not be read back, or the last write had failed.
     uint64_t failed_activations = 0;
     /// Timers of passive enrollments dropped as stale, without activating.
     uint64_t stale_dropped = 0;
