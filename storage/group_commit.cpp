@@ -118,6 +118,7 @@ void group_commit::write_round(std::vector<request>& round) {
 }
 
 void group_commit::run() {
+  without_perf_counters();
   std::vector<request> round;
   for (;;) {
     {

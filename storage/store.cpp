@@ -138,6 +138,7 @@ expected<std::unique_ptr<store>> store::open(const storage_options& o) {
 
 expected<std::optional<std::string>> store::get(cf c,
                                                 std::string_view key) const {
+  without_perf_counters();
   std::string value;
   auto st = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(c),
                            rocksdb::Slice{key.data(), key.size()}, &value);
@@ -147,6 +148,7 @@ expected<std::optional<std::string>> store::get(cf c,
 }
 
 status store::write(const write_set& w, bool sync) {
+  without_perf_counters();
   rocksdb::WriteBatch batch;
   if (auto st = impl_->append(batch, w); !st.ok())
     return translate(st, "write");
@@ -160,6 +162,7 @@ status store::write(const write_set& w, bool sync) {
 status store::scan(
   cf c, std::string_view begin, std::string_view end,
   const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  without_perf_counters();
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper{end.data(), end.size()};
   if (!end.empty()) ro.iterate_upper_bound = &upper;
