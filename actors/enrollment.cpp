@@ -65,6 +65,20 @@ send_request make_request(const enrollment_actor_state& st, const fx::send& s) {
   return r;
 }
 
+// Whether a history line of `what` names the account that made (or was to
+// make) the call.
+bool involves_account(history_event what) {
+  switch (what) {
+    case history_event::sent:
+    case history_event::deferred:
+    case history_event::bounced:
+    case history_event::failed:
+    case history_event::uncertain:
+    case history_event::cancelled: return true;
+    default: return false;
+  }
+}
+
 // True when nothing is under way for `e` and its next timer, if any, is far
 // enough away to leave memory until then.
 bool idle(const enrollment_actor_state& st, time_point now) {
@@ -146,10 +160,18 @@ void apply(self_pointer self, const event& ev) {
         } else if constexpr (std::is_same_v<T, fx::send>) {
           to_send = x;
         } else if constexpr (std::is_same_v<T, fx::record>) {
-          w.put(storage::cf::history,
-                storage::key::history(ws, st.e.lead, x.at, id, x.step, x.what),
-                storage::encode(storage::history_entry{
-                  id, x.step, x.what, x.why, account_id{}, x.at}));
+          storage::history_entry line{id, x.step, x.what, x.why, {}, x.at};
+          if (involves_account(x.what) &&
+              x.step < st.sequence->seq.steps.size())
+            line.account = t.next.sender(
+              account_channel(st.sequence->seq.steps[x.step].channel));
+          if (st.history.size() < storage::snapshot_history_limit)
+            st.history.push_back(line);
+          else
+            w.put(
+              storage::cf::history,
+              storage::key::history(ws, st.e.lead, x.at, id, x.step, x.what),
+              storage::encode(line));
           snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::halt>) {
           snapshot = true;
@@ -158,9 +180,11 @@ void apply(self_pointer self, const event& ev) {
       effect);
   }
   st.e = t.next;
-  if (snapshot)
-    w.put(storage::cf::enrollments, storage::key::enrollment(ws, id),
-          storage::encode(st.e));
+  if (snapshot) {
+    std::string value;
+    storage::encode_to(value, st.e, st.history);
+    w.put(storage::cf::enrollments, storage::key::enrollment(ws, id), value);
+  }
   if (!w.empty()) {
     auto number = ++st.writes;
     storage::completion done;
@@ -236,12 +260,14 @@ void handle(self_pointer self, const event& ev) {
 } // namespace
 
 enrollment_actor::behavior_type enrollment_behavior(
-  enrollment_actor::stateful_pointer<enrollment_actor_state> self, enrollment e,
+  enrollment_actor::stateful_pointer<enrollment_actor_state> self,
+  storage::enrollment_snapshot snapshot,
   std::shared_ptr<const sequence_env> sequence,
   std::shared_ptr<const lead> contact, const date::time_zone* lead_zone,
   enrollment_env env) {
   auto& st = self->state;
-  st.e = e;
+  st.e = snapshot.e;
+  st.history = std::move(snapshot.history);
   st.sequence = std::move(sequence);
   st.contact = std::move(contact);
   st.env = std::move(env);

@@ -19,6 +19,7 @@
 #include "engine/enrollment_machine.hpp"
 #include "engine/templates.hpp"
 #include "storage/group_commit.hpp"
+#include "storage/records.hpp"
 
 namespace herald::actors {
 
@@ -128,6 +129,9 @@ struct enrollment_env {
 
 struct enrollment_actor_state {
   enrollment e;
+  /// Its history so far, written with every snapshot (the lines past the
+  /// snapshot's limit go to cf::history).
+  std::vector<storage::history_entry> history;
   machine_context ctx;
   std::shared_ptr<const sequence_env> sequence;
   std::shared_ptr<const lead> contact;
@@ -144,11 +148,12 @@ struct enrollment_actor_state {
 /// One enrollment: a thin owner of its state around the engine's state machine.
 /// It turns the machine's effects into messages (the timer shard, its accounts,
 /// the channels) and durable writes: a send intent is written and its
-/// durability awaited before the provider is called; an outcome is written with
-/// its history entry as the new snapshot (which settles the intent and carries
-/// the next due time).
+/// durability awaited before the provider is called; an outcome is written as
+/// the new snapshot, which carries the enrollment's history with the new line,
+/// settles the intent and holds the next due time.
 enrollment_actor::behavior_type enrollment_behavior(
-  enrollment_actor::stateful_pointer<enrollment_actor_state> self, enrollment e,
+  enrollment_actor::stateful_pointer<enrollment_actor_state> self,
+  storage::enrollment_snapshot snapshot,
   std::shared_ptr<const sequence_env> sequence,
   std::shared_ptr<const lead> contact, const date::time_zone* lead_zone,
   enrollment_env env);

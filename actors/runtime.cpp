@@ -154,9 +154,10 @@ enrollment_env runtime::links(const enrollment& e) {
 }
 
 // mu_ held (shared at least).
-enrollment_actor runtime::spawn_enrollment(const enrollment& e,
-                                           std::shared_ptr<const lead> contact,
-                                           bool counted) {
+enrollment_actor
+runtime::spawn_enrollment(storage::enrollment_snapshot snapshot,
+                          std::shared_ptr<const lead> contact, bool counted) {
+  const auto& e = snapshot.e;
   auto it = sequences_.find(e.sequence.value);
   if (it == sequences_.end())
     throw std::invalid_argument{"enrollment of an unknown sequence"};
@@ -166,7 +167,7 @@ enrollment_actor runtime::spawn_enrollment(const enrollment& e,
     env.pending_enrolls = &pending_enrolls_;
     env.pending_low = static_cast<int64_t>(options_.max_pending_enrolls / 4);
   }
-  return sys_->spawn(enrollment_behavior, e, it->second.first,
+  return sys_->spawn(enrollment_behavior, std::move(snapshot), it->second.first,
                      std::move(contact), zone, std::move(env));
 }
 
@@ -181,7 +182,7 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   {
     std::unique_lock lk{mu_};
     if (stopped_ || directory_.count(e.id.value) > 0) return false;
-    auto a = spawn_enrollment(e, std::move(contact), counted);
+    auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
     // Counted once the actor exists (spawning throws for an unknown
     // sequence); it counts itself off in its first job, which cannot run
     // before the message below.
@@ -309,13 +310,15 @@ void runtime::deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
 // On the I/O pool: reads the snapshot and the lead back, spawns the actor and
 // hands it what waited, in arrival order.
 void runtime::activate(uint64_t id, workspace_id ws) {
-  std::optional<enrollment> e;
+  std::optional<storage::enrollment_snapshot> snapshot;
   std::shared_ptr<lead> contact;
   if (auto got = db_.get(storage::cf::enrollments,
                          storage::key::enrollment(ws, enrollment_id{id}));
       got && got->has_value()) {
-    if (auto decoded = storage::decode_enrollment(**got)) e = *decoded;
+    if (auto decoded = storage::decode_snapshot(**got))
+      snapshot = std::move(*decoded);
   }
+  const enrollment* e = snapshot ? &snapshot->e : nullptr;
   if (e) {
     if (auto got = db_.get(storage::cf::leads, storage::key::lead(ws, e->lead));
         got && got->has_value()) {
@@ -333,7 +336,7 @@ void runtime::activate(uint64_t id, workspace_id ws) {
     ++failed_activations_;
     return;
   }
-  auto a = spawn_enrollment(*e, std::move(contact));
+  auto a = spawn_enrollment(std::move(*snapshot), std::move(contact));
   it->second.actor = a;
   it->second.needed = it->second.settled = 0; // the new actor numbers anew
   ++resident_;

@@ -208,7 +208,7 @@ class runtime final : public enrollment_directory {
   bool hold_for_activation(uint64_t id, entry& x, input in);
   enrollment_env links(const enrollment& e);
   // `counted`: the actor counts itself off pending_enrolls_ in its first job.
-  enrollment_actor spawn_enrollment(const enrollment& e,
+  enrollment_actor spawn_enrollment(storage::enrollment_snapshot snapshot,
                                     std::shared_ptr<const lead> contact,
                                     bool counted = false);
   const timer_shard_actor& shard_for(uint64_t id) const {

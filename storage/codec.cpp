@@ -465,7 +465,10 @@ enum enrollment_flags : uint8_t {
 
 } // namespace
 
-void encode_to(std::string& out, const enrollment& x) {
+void encode_to(std::string& out, const enrollment& x) { encode_to(out, x, {}); }
+
+void encode_to(std::string& out, const enrollment& x,
+               std::span<const history_entry> history) {
   writer w{out};
   bool invited = x.invite_sent != time_point{};
   bool postponed = x.postponed_until != time_point{};
@@ -484,11 +487,26 @@ void encode_to(std::string& out, const enrollment& x) {
   if (invited) w.s(offset(to_ms(x.invite_sent), base));
   if (postponed) w.s(offset(to_ms(x.postponed_until), base));
   w.id(x.email_sender).id(x.linkedin_sender);
+  // The history lines: their times as offsets from the last send too.
+  w.u(history.size());
+  for (const auto& line : history)
+    w.u(line.step)
+      .e(line.what)
+      .e(line.why)
+      .id(line.account)
+      .s(offset(to_ms(line.at), base));
 }
 
 decoded<enrollment> decode_enrollment(std::string_view bytes) {
+  auto snapshot = decode_snapshot(bytes);
+  if (!snapshot) return snapshot.error();
+  return snapshot->e;
+}
+
+decoded<enrollment_snapshot> decode_snapshot(std::string_view bytes) {
   reader r{bytes, "enrollment"};
-  enrollment x;
+  enrollment_snapshot snapshot;
+  auto& x = snapshot.e;
   x.id = r.id<enrollment_id>("id");
   x.workspace = r.id<workspace_id>("workspace");
   x.sequence = r.id<sequence_id>("sequence");
@@ -512,7 +530,18 @@ decoded<enrollment> decode_enrollment(std::string_view bytes) {
     x.postponed_until = from_ms(plus(base, r.s("postponed_until")));
   x.email_sender = r.id<account_id>("email_sender");
   x.linkedin_sender = r.id<account_id>("linkedin_sender");
-  return r.finish(std::move(x));
+  constexpr size_t min_line_bytes = 5;
+  snapshot.history = r.list<history_entry>("history", min_line_bytes, [&] {
+    history_entry line;
+    line.enrollment = x.id;
+    line.step = r.unsigned_as<uint16_t>("step");
+    line.what = r.e<history_event>("what");
+    line.why = r.e<history_reason>("why");
+    line.account = r.id<account_id>("account");
+    line.at = from_ms(plus(base, r.s("at")));
+    return line;
+  });
+  return r.finish(std::move(snapshot));
 }
 
 // -- storage records
@@ -602,6 +631,11 @@ std::string encode(const sender_account& x) { return encoded(x); }
 std::string encode(const sequence& x) { return encoded(x); }
 std::string encode(const lead& x) { return encoded(x); }
 std::string encode(const enrollment& x) { return encoded(x); }
+std::string encode(const enrollment_snapshot& x) {
+  std::string out;
+  encode_to(out, x.e, x.history);
+  return out;
+}
 std::string encode(const history_entry& x) { return encoded(x); }
 std::string encode(const inbox_entry& x) { return encoded(x); }
 std::string encode(const do_not_contact& x) { return encoded(x); }

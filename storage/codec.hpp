@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -51,7 +52,12 @@ void encode_to(std::string& out, const workspace& x);
 void encode_to(std::string& out, const sender_account& x);
 void encode_to(std::string& out, const sequence& x);
 void encode_to(std::string& out, const lead& x);
+/// A snapshot without history lines.
 void encode_to(std::string& out, const enrollment& x);
+/// A snapshot with `history` (each line's enrollment is `x`'s; at most
+/// snapshot_history_limit of them).
+void encode_to(std::string& out, const enrollment& x,
+               std::span<const history_entry> history);
 void encode_to(std::string& out, const history_entry& x);
 void encode_to(std::string& out, const inbox_entry& x);
 void encode_to(std::string& out, const do_not_contact& x);
@@ -64,6 +70,7 @@ std::string encode(const sender_account& x);
 std::string encode(const sequence& x);
 std::string encode(const lead& x);
 std::string encode(const enrollment& x);
+std::string encode(const enrollment_snapshot& x);
 std::string encode(const history_entry& x);
 std::string encode(const inbox_entry& x);
 std::string encode(const do_not_contact& x);
@@ -76,7 +83,9 @@ decoded<workspace> decode_workspace(std::string_view bytes);
 decoded<sender_account> decode_sender_account(std::string_view bytes);
 decoded<sequence> decode_sequence(std::string_view bytes);
 decoded<lead> decode_lead(std::string_view bytes);
+/// The state in a snapshot (its history lines checked and skipped).
 decoded<enrollment> decode_enrollment(std::string_view bytes);
+decoded<enrollment_snapshot> decode_snapshot(std::string_view bytes);
 decoded<history_entry> decode_history_entry(std::string_view bytes);
 decoded<inbox_entry> decode_inbox_entry(std::string_view bytes);
 decoded<do_not_contact> decode_do_not_contact(std::string_view bytes);

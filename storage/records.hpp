@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/enrollment_machine.hpp"
 #include "engine/ids.hpp"
@@ -19,6 +20,19 @@ struct history_entry {
   account_id account; // invalid when no account was involved
   time_point at{};
 };
+
+/// An enrollment's durable record: its state, and its history so far (oldest
+/// first). The history rides in the snapshot each outcome writes anyway, so a
+/// step's line costs no write of its own; lines past
+/// `snapshot_history_limit` (repeated deferrals, auto-replies) go to
+/// cf::history instead, and a lead's history is both (read_lead_history).
+struct enrollment_snapshot {
+  enrollment e;
+  std::vector<history_entry> history;
+};
+
+/// The most history lines a snapshot carries.
+inline constexpr size_t snapshot_history_limit = 32;
 
 /// A reply kept for the unified inbox.
 struct inbox_entry {

@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <date/tz.h>
 
 #include "../storage/temp_dir.hpp"
 #include "storage/codec.hpp"
+#include "storage/history.hpp"
 #include "storage/keys.hpp"
 #include "storage/recovery.hpp"
 #include "testing.hpp"
@@ -69,7 +72,8 @@ class Enrollment : public ::testing::Test, public test::deterministic_system {
     env.linkedin_account = linkedin_account;
     env.email_channel = sys.spawn(channel_behavior, &email);
     env.linkedin_channel = sys.spawn(channel_behavior, &linkedin);
-    actor = sys.spawn(enrollment_behavior, e, env_seq, contact, utc(), env);
+    actor = sys.spawn(enrollment_behavior, storage::enrollment_snapshot{e, {}},
+                      env_seq, contact, utc(), env);
     settle();
   }
 
@@ -190,22 +194,77 @@ TEST_F(Enrollment, RunsTheSequenceToTheEnd) {
     db->get(storage::cf::enrollments,
             storage::key::enrollment(workspace_id{1}, enrollment_id{42}));
   ASSERT_TRUE(stored && stored->has_value());
-  EXPECT_EQ(storage::decode_enrollment(**stored)->state,
-            enrollment_state::completed);
+  auto snapshot = storage::decode_snapshot(**stored);
+  ASSERT_TRUE(snapshot);
+  EXPECT_EQ(snapshot->e.state, enrollment_state::completed);
+  // Its history: each step sent through the account bound for its channel,
+  // then the completion.
+  ASSERT_EQ(snapshot->history.size(), 5u);
+  for (uint16_t step = 0; step < 4; ++step) {
+    const auto& line = snapshot->history[step];
+    EXPECT_EQ(line.step, step);
+    EXPECT_EQ(line.what, history_event::sent);
+    EXPECT_EQ(line.enrollment, enrollment_id{42});
+    EXPECT_EQ(line.account, step == 0 ? account_id{2} : account_id{1});
+  }
+  EXPECT_EQ(snapshot->history[3].at, t0 + days_ms(7));
+  EXPECT_EQ(snapshot->history[4].what, history_event::completed);
+  EXPECT_FALSE(snapshot->history[4].account.valid());
   size_t armed = 0;
   EXPECT_TRUE(storage::scan_enrollments(*db, [&](const enrollment& x) {
     if (storage::is_armed(x)) ++armed;
   }));
   EXPECT_EQ(armed, 0u);
-  size_t history = 0;
+  // The snapshot carried every line: none went to cf::history.
+  size_t spilled = 0;
   EXPECT_TRUE(
     db->scan_prefix(storage::cf::history,
                     storage::key::history_prefix(workspace_id{1}, lead_id{9}),
                     [&](std::string_view, std::string_view) {
-                      ++history;
+                      ++spilled;
                       return true;
                     }));
-  EXPECT_GE(history, 5u); // four sends and the completion
+  EXPECT_EQ(spilled, 0u);
+}
+
+TEST_F(Enrollment, HistoryPastTheSnapshotsLimitGoesToRecordsOfItsOwn) {
+  caf::anon_send(actor, enroll_atom::value, false);
+  settle();
+  // Each out-of-office reply postpones the invite and adds a line.
+  const size_t replies = storage::snapshot_history_limit + 8;
+  for (size_t i = 0; i < replies; ++i) {
+    ASSERT_TRUE(clock.set(clock.now() + std::chrono::minutes{1}));
+    caf::anon_send(actor, autoreply_atom::value, int64_t{-1});
+    settle();
+  }
+  // The lead's index entry, as runtime::enroll writes it.
+  storage::write_set w;
+  w.put(storage::cf::leads,
+        storage::key::lead_enrollment(workspace_id{1}, lead_id{9},
+                                      enrollment_id{42}),
+        {});
+  ASSERT_TRUE(db->write(w, true));
+  auto stored =
+    db->get(storage::cf::enrollments,
+            storage::key::enrollment(workspace_id{1}, enrollment_id{42}));
+  ASSERT_TRUE(stored && stored->has_value());
+  auto snapshot = storage::decode_snapshot(**stored);
+  ASSERT_TRUE(snapshot);
+  EXPECT_EQ(snapshot->history.size(), storage::snapshot_history_limit);
+  auto lines = storage::read_lead_history(*db, workspace_id{1}, lead_id{9});
+  ASSERT_TRUE(lines);
+  EXPECT_GT(lines->size(), storage::snapshot_history_limit);
+  EXPECT_EQ(std::count_if(lines->begin(), lines->end(),
+                          [](const storage::history_entry& x) {
+                            return x.what == history_event::postponed;
+                          }),
+            static_cast<std::ptrdiff_t>(replies));
+  EXPECT_TRUE(
+    std::is_sorted(lines->begin(), lines->end(),
+                   [](const auto& a, const auto& b) { return a.at < b.at; }));
+  // The newest line is one of those past the limit.
+  EXPECT_EQ(lines->back().at, clock.now());
+  EXPECT_EQ(lines->back().enrollment, enrollment_id{42});
 }
 
 TEST_F(Enrollment, AReplyAfterTheInviteStopsEverythingElse) {

@@ -124,6 +124,16 @@ TEST(Codec, OutOfRangeEnumsAreRejected) {
   expect_enum_checked(e, e2, decode_enrollment, "phase",
                       enum_names<enrollment_phase>::values.size());
 
+  auto x = full_snapshot();
+  auto x2 = x;
+  x2.history[1].what = history_event::scheduled;
+  expect_enum_checked(x, x2, decode_snapshot, "history[1].what",
+                      enum_names<history_event>::values.size());
+  x2 = x;
+  x2.history[1].why = history_reason::lead_replied;
+  expect_enum_checked(x, x2, decode_snapshot, "history[1].why",
+                      enum_names<history_reason>::values.size());
+
   auto a = full_account();
   auto a2 = a;
   a2.kind = channel::email;

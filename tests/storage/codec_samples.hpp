@@ -139,6 +139,27 @@ inline history_entry full_history() {
     account_id{2},          t0};
 }
 
+// A snapshot with history lines before and after its last send, one without
+// an account.
+inline enrollment_snapshot full_snapshot() {
+  enrollment_snapshot x{full_enrollment(), {}};
+  auto line = full_history();
+  line.enrollment = x.e.id;
+  x.history.push_back(line);
+  line.step = 2;
+  line.what = history_event::sent;
+  line.why = history_reason::none;
+  line.at = x.e.last_sent - days_ms(2);
+  x.history.push_back(line);
+  line.step = 3;
+  line.what = history_event::postponed;
+  line.why = history_reason::auto_reply;
+  line.account = account_id{};
+  line.at = from_ms(max_ms);
+  x.history.push_back(line);
+  return x;
+}
+
 inline inbox_entry full_inbox() {
   return inbox_entry{lead_id{5},        sequence_id{6},       2, account_id{7},
                      channel::linkedin, "Thanks, let's talk", t0};
@@ -257,6 +278,14 @@ inline void expect_same(const history_entry& a, const history_entry& b) {
   EXPECT_EQ(a.at, b.at);
 }
 
+inline void expect_same(const enrollment_snapshot& a,
+                        const enrollment_snapshot& b) {
+  expect_same(a.e, b.e);
+  ASSERT_EQ(a.history.size(), b.history.size());
+  for (size_t i = 0; i < a.history.size(); ++i)
+    expect_same(a.history[i], b.history[i]);
+}
+
 inline void expect_same(const inbox_entry& a, const inbox_entry& b) {
   EXPECT_EQ(a.lead, b.lead);
   EXPECT_EQ(a.sequence, b.sequence);
@@ -333,6 +362,7 @@ inline std::vector<record_case> all_cases() {
     make_case("lead", full_lead(), decode_lead),
     make_case("enrollment", full_enrollment(), decode_enrollment),
     make_case("enrollment", enrollment{}, decode_enrollment),
+    make_case("enrollment", full_snapshot(), decode_snapshot),
     make_case("history entry", full_history(), decode_history_entry),
     make_case("inbox entry", full_inbox(), decode_inbox_entry),
     make_case("do-not-contact", full_dnc(), decode_do_not_contact),

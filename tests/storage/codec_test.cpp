@@ -56,6 +56,22 @@ TEST(Codec, EnrollmentRoundTripsEveryField) {
   expect_round_trip(e, decode_enrollment);
 }
 
+TEST(Codec, SnapshotRoundTripsItsHistory) {
+  expect_round_trip(full_snapshot(), decode_snapshot);
+  expect_round_trip(enrollment_snapshot{}, decode_snapshot);
+  // The state alone reads the same from it, and a snapshot without lines is
+  // the enrollment's own encoding.
+  auto e = decode_enrollment(encode(full_snapshot()));
+  ASSERT_TRUE(e);
+  expect_same(*e, full_enrollment());
+  EXPECT_EQ(encode(enrollment_snapshot{full_enrollment(), {}}),
+            encode(full_enrollment()));
+  // Each line takes a few bytes: times are offsets from the last send.
+  auto x = full_snapshot();
+  x.history.pop_back();
+  EXPECT_LE(encode(x).size(), encode(full_enrollment()).size() + 2 * 12);
+}
+
 TEST(Codec, StorageRecordsRoundTripEveryField) {
   expect_round_trip(full_history(), decode_history_entry);
   expect_round_trip(full_inbox(), decode_inbox_entry);

@@ -1,0 +1,61 @@
+#include "storage/history.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+#include "storage/codec.hpp"
+#include "storage/keys.hpp"
+
+namespace herald::storage {
+
+expected<std::vector<history_entry>>
+read_lead_history(const store& db, workspace_id ws, lead_id lead) {
+  std::vector<history_entry> lines;
+  std::optional<storage_error> failure;
+  auto fail = [&](std::string_view what, std::string_view k) {
+    failure = storage_error{errc::bad_value, std::string{what}, printable(k)};
+    return false;
+  };
+  std::vector<enrollment_id> ids;
+  auto scanned =
+    db.scan_prefix(cf::leads, key::lead_enrollments_prefix(ws, lead),
+                   [&](std::string_view k, std::string_view) {
+                     auto id = key::parse_lead_enrollment(k);
+                     if (!id) return fail("not a lead index key", k);
+                     ids.push_back(*id);
+                     return true;
+                   });
+  if (!scanned) return scanned.error();
+  if (failure) return *failure;
+  for (auto id : ids) {
+    auto k = key::enrollment(ws, id);
+    auto got = db.get(cf::enrollments, k);
+    if (!got) return got.error();
+    if (!got->has_value()) continue; // indexed before its first snapshot
+    auto snapshot = decode_snapshot(**got);
+    if (!snapshot) {
+      fail(snapshot.error().message, k);
+      return *failure;
+    }
+    lines.insert(lines.end(), snapshot->history.begin(),
+                 snapshot->history.end());
+  }
+  scanned = db.scan_prefix(cf::history, key::history_prefix(ws, lead),
+                           [&](std::string_view k, std::string_view v) {
+                             auto line = decode_history_entry(v);
+                             if (!line) return fail(line.error().message, k);
+                             lines.push_back(*line);
+                             return true;
+                           });
+  if (!scanned) return scanned.error();
+  if (failure) return *failure;
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const history_entry& a, const history_entry& b) {
+                     return std::tie(a.at, a.enrollment.value, a.step) <
+                            std::tie(b.at, b.enrollment.value, b.step);
+                   });
+  return lines;
+}
+
+} // namespace herald::storage
