@@ -1,5 +1,6 @@
 #include "storage/codec.hpp"
 
+#include <cassert>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -467,9 +468,57 @@ enum enrollment_flags : uint8_t {
 
 void encode_to(std::string& out, const enrollment& x) { encode_to(out, x, {}); }
 
+namespace {
+
+// Writes a record into room made beforehand, without a capacity check per
+// byte: the snapshot, written at every durable point, is mostly varints.
+class raw_writer {
+ public:
+  explicit raw_writer(char* at) : p_(at) {
+    *p_++ = static_cast<char>(record_version);
+  }
+
+  raw_writer& u(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7F) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+    return *this;
+  }
+  raw_writer& s(int64_t v) { return u(zigzag(v)); }
+  raw_writer& t(time_point v) { return s(to_ms(v)); }
+  raw_writer& byte(uint8_t v) {
+    *p_++ = static_cast<char>(v);
+    return *this;
+  }
+  template<class E>
+  raw_writer& e(E v) {
+    return byte(static_cast<uint8_t>(v));
+  }
+  template<class Tag>
+  raw_writer& id(herald::id<Tag> v) {
+    return u(v.value);
+  }
+
+  char* end() const noexcept { return p_; }
+
+ private:
+  char* p_;
+};
+
+// The most bytes a snapshot takes: the version, state, phase and flags bytes
+// and 14 varints; each history line two bytes and 3 varints.
+constexpr size_t max_snapshot_bytes = 4 + 14 * max_varint_bytes;
+constexpr size_t max_line_bytes = 2 + 3 * max_varint_bytes;
+
+} // namespace
+
 void encode_to(std::string& out, const enrollment& x,
                std::span<const history_entry> history) {
-  writer w{out};
+  auto at = out.size();
+  out.resize(at + max_snapshot_bytes + history.size() * max_line_bytes);
+  raw_writer w{out.data() + at};
   bool invited = x.invite_sent != time_point{};
   bool postponed = x.postponed_until != time_point{};
   uint8_t flags =
@@ -495,6 +544,8 @@ void encode_to(std::string& out, const enrollment& x,
       .e(line.why)
       .id(line.account)
       .s(offset(to_ms(line.at), base));
+  assert(w.end() <= out.data() + out.size());
+  out.resize(static_cast<size_t>(w.end() - out.data()));
 }
 
 decoded<enrollment> decode_enrollment(std::string_view bytes) {
