@@ -133,8 +133,12 @@ void apply(self_pointer self, const event& ev) {
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, fx::arm_timer>) {
-          self->send(st.env.shard, arm_atom::value, id.value, to_ms(x.due),
-                     x.generation);
+          if (st.env.shard_state != nullptr)
+            arm_timer(*st.env.shard_state,
+                      timer_entry{id.value, to_ms(x.due), x.generation});
+          else
+            self->send(st.env.shard, arm_atom::value, id.value, to_ms(x.due),
+                       x.generation);
           snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::request_slot>) {
           // A slot free now and nobody queued before us: taken in this job,

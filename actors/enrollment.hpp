@@ -102,6 +102,8 @@ struct enrollment_env {
   const clock* time = nullptr;
   storage::group_commit* persister = nullptr;
   timer_shard_actor shard;
+  /// The shard's state, for arming without a message (none: by message).
+  timer_shard_state* shard_state = nullptr;
   /// The actors of the enrollment's bound senders and of the two channels.
   account_actor email_account;
   account_actor linkedin_account;

@@ -73,6 +73,8 @@ runtime::runtime(const runtime_options& o, const clock& time,
       });
     auto shard = sys_->spawn(timer_shard, time_.now(), router, hooks);
     shards_.push_back(shard);
+    // Enrollments arm their timers in it directly (under its mutex).
+    shard_states_.push_back(&state_of(shard));
     others_.push_back(router.address());
     others_.push_back(shard.address());
   }
@@ -134,6 +136,7 @@ enrollment_env runtime::links(const enrollment& e) {
   env.time = &time_;
   env.persister = &persister_;
   env.shard = shard_for(e.id.value);
+  env.shard_state = shard_states_[e.id.value % shard_states_.size()];
   if (auto it = accounts_.find(e.email_sender.value); it != accounts_.end())
     env.email_account = it->second;
   if (auto it = accounts_.find(e.linkedin_sender.value); it != accounts_.end())

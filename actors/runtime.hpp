@@ -223,6 +223,7 @@ class runtime final : public enrollment_directory {
   storage::group_commit& persister_;
   io_pool io_;
   std::vector<timer_shard_actor> shards_;
+  std::vector<timer_shard_state*> shard_states_; // for arming directly
   /// Per shard: its next due time in ms as its last advance answered (-1:
   /// none).
   std::unique_ptr<std::atomic<int64_t>[]> next_due_;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 
 #include <caf/actor.hpp>
@@ -41,6 +42,8 @@ struct timer_shard_state {
   timer_sink_actor sink;
   shard_hooks hooks;
   uint64_t fired = 0;
+  /// Taken by every handler, and by enrollments arming directly.
+  std::mutex mu;
 
   static inline const char* name = "herald.timer_shard";
 };
@@ -52,6 +55,13 @@ struct timer_shard_state {
 /// are the receiver's to drop. While `hooks.may_fire` says no, an advance fires
 /// nothing and answers the shard's time as its next due time, so the driver
 /// comes back.
+/// Arms `e` on the shard without a message (what arm_atom does).
+void arm_timer(timer_shard_state& st, const timer_entry& e);
+
+/// The state of the live shard actor `a` (for arm_timer); it lives as long as
+/// the actor.
+timer_shard_state& state_of(const timer_shard_actor& a);
+
 timer_shard_actor::behavior_type
 timer_shard(timer_shard_actor::stateful_pointer<timer_shard_state> self,
             time_point start, timer_sink_actor sink, shard_hooks hooks);

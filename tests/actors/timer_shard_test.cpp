@@ -69,6 +69,29 @@ TEST_F(TimerShard, FiresOnlyWhenTheClockIsAdvanced) {
   EXPECT_EQ(next, to_ms(t0 + days_ms(3)));
 }
 
+TEST_F(TimerShard, ATimerArmedDirectlyFiresLikeOneArmedByMessage) {
+  auto t0 = clock.now();
+  std::vector<int64_t> told;
+  shard_hooks hooks;
+  hooks.armed = [&](int64_t due) { told.push_back(due); };
+  shard = sys.spawn(timer_shard, t0, sink, hooks);
+  sched.run();
+  // No message: the wheel has it before any job runs.
+  arm_timer(state_of(shard), timer_entry{5, to_ms(t0 + days_ms(2)), 3});
+  EXPECT_EQ(told, std::vector<int64_t>{to_ms(t0 + days_ms(2))});
+  arm(6, t0 + days_ms(1));
+  ASSERT_TRUE(clock.set(t0 + days_ms(2)));
+  auto [next, fired] = advance();
+  EXPECT_EQ(fired, 2u);
+  EXPECT_EQ(next, -1);
+  ASSERT_EQ(batches.size(), 1u);
+  ASSERT_EQ(batches[0].size(), 2u);
+  EXPECT_EQ(batches[0][0].id(), 6u);
+  EXPECT_EQ(batches[0][1].id(), 5u);
+  EXPECT_EQ(batches[0][1].generation(), 3u);
+  EXPECT_EQ(told.size(), 2u); // the message's arm is told too
+}
+
 TEST_F(TimerShard, AMonthRunsDeterministicallyOnTheManualClock) {
   auto t0 = clock.now();
   for (uint64_t i = 1; i <= 1000; ++i)
