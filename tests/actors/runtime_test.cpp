@@ -13,6 +13,7 @@
 
 #include "../storage/temp_dir.hpp"
 #include "storage/codec.hpp"
+#include "storage/history.hpp"
 #include "storage/keys.hpp"
 #include "storage/recovery.hpp"
 #include "testing.hpp"
@@ -209,6 +210,16 @@ TEST_F(Runtime, IdleEnrollmentsLeaveMemoryAndComeBackWhenDue) {
     EXPECT_EQ(times, 1);
   EXPECT_EQ(stored(7).state, enrollment_state::completed);
   EXPECT_EQ(email.sent()[0].request.subject.substr(0, 10), "Hello Lead");
+  // Each activation read the history back with the state: the lead's history
+  // has every step, found through the index enroll() wrote.
+  auto lines = storage::read_lead_history(*db, workspace_id{1}, lead_id{7});
+  ASSERT_TRUE(lines);
+  ASSERT_EQ(lines->size(), 5u);
+  for (uint16_t step = 0; step < 4; ++step) {
+    EXPECT_EQ((*lines)[step].step, step);
+    EXPECT_EQ((*lines)[step].what, history_event::sent);
+  }
+  EXPECT_EQ(lines->back().what, history_event::completed);
 }
 
 TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
