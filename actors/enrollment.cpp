@@ -99,9 +99,18 @@ void maybe_passivate(self_pointer self) {
       !idle(st, st.env.time->now()))
     return;
   auto armed = storage::is_armed(st.e) ? st.e.generation : 0;
-  if (st.env.directory->passivate(
+  auto* directory = st.env.directory;
+  if (!directory->passivate(
         st.e.id, [self] { return self->mailbox().empty(); }, armed, st.writes))
-    self->quit();
+    return;
+  // Released before the directory may hand this actor to another thread,
+  // which assigns it anew: nothing here touches the state after park().
+  st.parked = true;
+  st.sequence.reset();
+  st.contact.reset();
+  st.history = {};
+  st.env = enrollment_env{};
+  if (!directory->park(caf::actor_cast<enrollment_actor>(self))) self->quit();
 }
 
 void call_provider(self_pointer self, const fx::send& s);
@@ -195,9 +204,9 @@ void apply(self_pointer self, const event& ev) {
     auto me = caf::actor_cast<enrollment_actor>(self);
     if (intent) {
       // The provider is called only once this write is durable.
-      done = [me, step = intent->first,
+      done = [me, id = id.value, step = intent->first,
               attempt = intent->second](const storage::status& ok) {
-        if (ok) caf::anon_send(me, durable_atom::value, step, attempt);
+        if (ok) caf::anon_send(me, durable_atom::value, id, step, attempt);
       };
     } else if (st.env.directory != nullptr && idle(st, now)) {
       // The actor may leave memory at once; the directory holds activations
@@ -257,11 +266,34 @@ void on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
 // Applies `ev`, then leaves memory if that left the enrollment idle (also when
 // it changed nothing: an activation for a stale timer).
 void handle(self_pointer self, const event& ev) {
+  if (self->state.parked) return;
   apply(self, ev);
   maybe_passivate(self);
 }
 
 } // namespace
+
+void assign(enrollment_actor_state& st, enrollment_assignment a) {
+  st.parked = false;
+  st.e = a.snapshot.e;
+  st.history = std::move(a.snapshot.history);
+  st.sequence = std::move(a.sequence);
+  st.contact = std::move(a.contact);
+  st.env = std::move(a.env);
+  st.ctx = machine_context{};
+  st.ctx.seq = &st.sequence->seq;
+  st.ctx.calendar = &st.sequence->calendar;
+  st.ctx.lead_zone = a.lead_zone;
+  st.ctx.lead_has_email = !is_blank(st.contact->email);
+  st.ctx.lead_has_linkedin = !is_blank(st.contact->linkedin_url);
+  st.writes = st.reported = 0;
+}
+
+enrollment_actor_state& state_of(const enrollment_actor& a) {
+  return dynamic_cast<enrollment_actor::stateful_base<enrollment_actor_state>&>(
+           *caf::actor_cast<caf::abstract_actor*>(a))
+    .state;
+}
 
 enrollment_actor::behavior_type enrollment_behavior(
   enrollment_actor::stateful_pointer<enrollment_actor_state> self,
@@ -269,19 +301,13 @@ enrollment_actor::behavior_type enrollment_behavior(
   std::shared_ptr<const sequence_env> sequence,
   std::shared_ptr<const lead> contact, const date::time_zone* lead_zone,
   enrollment_env env) {
-  auto& st = self->state;
-  st.e = snapshot.e;
-  st.history = std::move(snapshot.history);
-  st.sequence = std::move(sequence);
-  st.contact = std::move(contact);
-  st.env = std::move(env);
-  st.ctx.seq = &st.sequence->seq;
-  st.ctx.calendar = &st.sequence->calendar;
-  st.ctx.lead_zone = lead_zone;
-  st.ctx.lead_has_email = !is_blank(st.contact->email);
-  st.ctx.lead_has_linkedin = !is_blank(st.contact->linkedin_url);
+  assign(self->state, {std::move(snapshot), std::move(sequence),
+                       std::move(contact), lead_zone, std::move(env)});
+  // A kept actor ignores what reaches it until it is assigned again: only a
+  // late message for the enrollment it had can.
   return {
     [self](enroll_atom, bool lead_replied) {
+      if (self->state.parked) return;
       const auto& env = self->state.env;
       if (env.pending_enrolls != nullptr &&
           env.pending_enrolls->fetch_sub(1) == env.pending_low + 1)
@@ -289,6 +315,7 @@ enrollment_actor::behavior_type enrollment_behavior(
       handle(self, ev::enrolled{lead_replied});
     },
     [self](fire_atom, uint32_t generation) {
+      if (self->state.parked) return;
       // The wheel keeps the low bits of a generation: widen a match to the full
       // one.
       auto current = self->state.e.generation;
@@ -296,14 +323,21 @@ enrollment_actor::behavior_type enrollment_behavior(
         generation = current;
       handle(self, ev::timer_fired{generation});
     },
-    [self](granted_atom, uint64_t, uint16_t step) {
+    [self](granted_atom, uint64_t id, uint16_t step) {
+      // A grant for an enrollment this actor had before it was kept: the
+      // account gave it back itself when the request was withdrawn.
+      if (self->state.parked || id != self->state.e.id.value) return;
       handle(self, ev::slot_granted{step});
     },
-    [self](durable_atom, uint16_t step, uint16_t attempt) {
+    [self](durable_atom, uint64_t id, uint16_t step, uint16_t attempt) {
+      // An intent of the enrollment this actor had (it may leave memory
+      // halted before its cancelled intent is durable).
+      if (self->state.parked || id != self->state.e.id.value) return;
       handle(self, ev::intent_durable{step, attempt});
     },
-    [self](sent_atom, uint64_t, uint16_t step, uint16_t attempt,
+    [self](sent_atom, uint64_t id, uint16_t step, uint16_t attempt,
            send_outcome outcome) {
+      if (self->state.parked || id != self->state.e.id.value) return;
       on_outcome(self, step, attempt, outcome);
       maybe_passivate(self);
     },
@@ -321,6 +355,7 @@ enrollment_actor::behavior_type enrollment_behavior(
     [self](resume_atom) { handle(self, ev::sequence_resumed{}); },
     [self](ack_atom, const delivery_ack& ack) {
       ack.countdown->confirm();
+      if (self->state.parked) return;
       maybe_passivate(self);
     },
     [self](get_atom) { return self->state.e; },

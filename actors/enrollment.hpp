@@ -57,11 +57,12 @@ using enrollment_actor = caf::typed_actor<
   caf::reacts_to<enroll_atom, bool>, caf::reacts_to<fire_atom, uint32_t>,
   caf::reacts_to<granted_atom, uint64_t, uint16_t>,
   caf::reacts_to<sent_atom, uint64_t, uint16_t, uint16_t, send_outcome>,
-  caf::reacts_to<durable_atom, uint16_t, uint16_t>, caf::reacts_to<reply_atom>,
-  caf::reacts_to<bounce_atom>, caf::reacts_to<unsub_atom>,
-  caf::reacts_to<accepted_atom>, caf::reacts_to<colleague_atom>,
-  caf::reacts_to<autoreply_atom, int64_t>, caf::reacts_to<pause_atom>,
-  caf::reacts_to<resume_atom>, caf::reacts_to<ack_atom, delivery_ack>,
+  caf::reacts_to<durable_atom, uint64_t, uint16_t, uint16_t>,
+  caf::reacts_to<reply_atom>, caf::reacts_to<bounce_atom>,
+  caf::reacts_to<unsub_atom>, caf::reacts_to<accepted_atom>,
+  caf::reacts_to<colleague_atom>, caf::reacts_to<autoreply_atom, int64_t>,
+  caf::reacts_to<pause_atom>, caf::reacts_to<resume_atom>,
+  caf::reacts_to<ack_atom, delivery_ack>,
   caf::replies_to<get_atom>::with<enrollment>>;
 
 /// A sequence's parts its enrollments share, immutable while they run.
@@ -89,6 +90,13 @@ class enrollment_directory {
   virtual bool passivate(enrollment_id id,
                          const std::function<bool()>& mailbox_empty,
                          uint32_t armed, uint64_t last_write) = 0;
+
+  /// Called by an actor that passivate() has just marked passive, instead of
+  /// quitting: true when the directory keeps it for reuse (its state already
+  /// released; it must not touch it again), false when it must quit.
+  /// Terminating an actor is dear in CAF 0.17 (its clock thread is handed
+  /// every termination), so an enrollment or activation reuses a kept one.
+  virtual bool park(const enrollment_actor& self) = 0;
 
   /// Reports the actor of `id`'s write number `number` durable (`ok`) or
   /// failed; called on the group commit's thread, in write order. After a
@@ -130,6 +138,9 @@ struct enrollment_env {
 };
 
 struct enrollment_actor_state {
+  /// Kept by the directory for reuse: it ignores every message until it is
+  /// assigned an enrollment again.
+  bool parked = false;
   enrollment e;
   /// Its history so far, written with every snapshot (the lines past the
   /// snapshot's limit go to cf::history).
@@ -146,6 +157,25 @@ struct enrollment_actor_state {
 
   static inline const char* name = "herald.enrollment";
 };
+
+/// Everything an enrollment actor is given for one enrollment: at spawn, or
+/// when a kept actor is reused.
+struct enrollment_assignment {
+  storage::enrollment_snapshot snapshot;
+  std::shared_ptr<const sequence_env> sequence;
+  std::shared_ptr<const lead> contact;
+  const date::time_zone* lead_zone = nullptr;
+  enrollment_env env;
+};
+
+/// Gives a new or kept actor's state its enrollment (and its write numbers
+/// anew). For a kept actor, call it only once the actor is parked (after
+/// taking it from the directory's pool, whose lock orders the two threads),
+/// then send it the enrollment's first message.
+void assign(enrollment_actor_state& st, enrollment_assignment a);
+
+/// The state of the live actor `a`, to assign() a kept actor.
+enrollment_actor_state& state_of(const enrollment_actor& a);
 
 /// One enrollment: a thin owner of its state around the engine's state machine.
 /// It turns the machine's effects into messages (the timer shard, its accounts,

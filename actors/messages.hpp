@@ -102,7 +102,7 @@ namespace herald::actors {
 using enroll_atom = caf::atom_constant<caf::atom("enroll")>;
 /// A timer of this enrollment fired: (fire_atom, generation).
 using fire_atom = caf::atom_constant<caf::atom("fire")>;
-/// The send intent is durable: (durable_atom, step, attempt).
+/// The send intent is durable: (durable_atom, enrollment id, step, attempt).
 using durable_atom = caf::atom_constant<caf::atom("durable")>;
 /// Lead events: reply, bounce, unsubscribe, invite accepted, colleague replied,
 /// and an auto-reply with its return date in ms (-1: none given).

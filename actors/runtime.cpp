@@ -170,8 +170,33 @@ runtime::spawn_enrollment(storage::enrollment_snapshot snapshot,
     env.pending_enrolls = &pending_enrolls_;
     env.pending_low = static_cast<int64_t>(options_.max_pending_enrolls / 4);
   }
+  enrollment_actor kept;
+  {
+    std::lock_guard pool{pool_mu_};
+    if (!parked_.empty()) {
+      kept = std::move(parked_.back());
+      parked_.pop_back();
+    }
+  }
+  if (kept) {
+    // Parked: its last job touches its state no more, and the pool's lock
+    // ordered that before this. The caller's first message follows.
+    assign(state_of(kept), {std::move(snapshot), it->second.first,
+                            std::move(contact), zone, std::move(env)});
+    reused_.fetch_add(1, std::memory_order_relaxed);
+    return kept;
+  }
   return sys_->spawn(enrollment_behavior, std::move(snapshot), it->second.first,
                      std::move(contact), zone, std::move(env));
+}
+
+bool runtime::park(const enrollment_actor& self) {
+  std::lock_guard pool{pool_mu_};
+  // stop() sets stopped_ before it collects the pool under this lock: an
+  // actor parked later would never be told to exit.
+  if (stopped_ || parked_.size() >= options_.max_parked) return false;
+  parked_.push_back(self);
+  return true;
 }
 
 bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
@@ -422,6 +447,7 @@ runtime::totals runtime::stats() const {
   t.failed_activations = failed_activations_;
   t.stale_dropped = stale_dropped_.load();
   t.deferred_activations = deferred_activations_;
+  t.reused = reused_.load();
   return t;
 }
 
@@ -550,6 +576,10 @@ void runtime::stop() {
       if (x.actor) all.push_back(x.actor.address());
     for (auto& [id, a] : accounts_)
       all.push_back(a.address());
+    std::lock_guard pool{pool_mu_};
+    for (auto& a : parked_)
+      all.push_back(a.address());
+    parked_.clear();
     all.insert(all.end(), others_.begin(), others_.end());
     directory_.clear();
     waiting_.clear();

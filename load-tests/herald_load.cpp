@@ -285,7 +285,8 @@ boost::json::object runtime_json(const runtime::totals& t) {
           {"passivations", t.passivations},
           {"failed_activations", t.failed_activations},
           {"stale_dropped", t.stale_dropped},
-          {"deferred_activations", t.deferred_activations}};
+          {"deferred_activations", t.deferred_activations},
+          {"reused", t.reused}};
 }
 
 int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,

@@ -292,6 +292,16 @@ TEST_F(Enrollment, TheProviderIsCalledOnlyOnceTheIntentIsDurable) {
   sched.run();
   EXPECT_EQ(linkedin.count(), 0u);
   EXPECT_EQ(state_without_flush().phase, enrollment_phase::granted);
+  // The same step and attempt's durability, but of another enrollment (an
+  // actor reused after its last one left memory gets that one's late
+  // messages): ignored, like a grant or an outcome of another.
+  caf::anon_send(actor, durable_atom::value, uint64_t{41}, uint16_t{0},
+                 uint16_t{1});
+  caf::anon_send(actor, sent_atom::value, uint64_t{41}, uint16_t{0},
+                 uint16_t{1}, send_outcome::sent);
+  sched.run();
+  EXPECT_EQ(linkedin.count(), 0u);
+  EXPECT_EQ(state_without_flush().phase, enrollment_phase::granted);
   gc->flush_once(); // the intent becomes durable
   sched.run();
   EXPECT_EQ(linkedin.count(), 1u);

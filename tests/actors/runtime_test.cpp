@@ -54,9 +54,10 @@ class Runtime : public ::testing::Test {
   }
 
   // Enrollments leave memory when their next step is an hour or more away.
-  void start_passivating(int first_delay_days) {
+  void start_passivating(int first_delay_days, size_t max_parked = 4096) {
     runtime_options o;
     o.passivate_after = std::chrono::hours{1};
+    o.max_parked = max_parked;
     start(first_delay_days, o);
   }
 
@@ -221,6 +222,44 @@ TEST_F(Runtime, IdleEnrollmentsLeaveMemoryAndComeBackWhenDue) {
   }
   EXPECT_EQ(lines->back().what, history_event::completed);
 }
+
+// Runs ten W1 enrollments that leave memory between steps; with `max_parked`
+// actors kept for reuse. Every step once, every history whole, either way.
+class RuntimeReuse : public Runtime,
+                     public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(RuntimeReuse, ReusedActorsCarryNothingOfTheirLastEnrollment) {
+  const size_t max_parked = GetParam();
+  start_passivating(3, max_parked);
+  enroll(10);
+  EXPECT_EQ(rt->stats().resident, 0u);
+  run_to_the_end();
+  auto s = rt->stats();
+  EXPECT_EQ(s.activations, 40u);
+  // Each activation of a step takes an actor another enrollment left: ten
+  // left at enrollment, and each leaves again after its step.
+  EXPECT_EQ(s.reused, max_parked == 0 ? 0u : 40u);
+  EXPECT_EQ(email.count(), 30u);
+  EXPECT_EQ(linkedin.count(), 10u);
+  for (const auto& [key, times] : sends())
+    EXPECT_EQ(times, 1) << key.first << " step " << key.second;
+  for (uint64_t i = 1; i <= 10; ++i) {
+    EXPECT_EQ(stored(i).state, enrollment_state::completed);
+    auto lines = storage::read_lead_history(*db, workspace_id{1}, lead_id{i});
+    ASSERT_TRUE(lines);
+    ASSERT_EQ(lines->size(), 5u) << "lead " << i;
+    for (const auto& line : *lines)
+      EXPECT_EQ(line.enrollment, enrollment_id{i});
+  }
+  // Each email went to its own lead.
+  for (const auto& r : email.sent())
+    EXPECT_EQ(r.request.to, "lead" +
+                              std::to_string(r.request.enrollment.value) +
+                              "@example.test");
+}
+
+INSTANTIATE_TEST_SUITE_P(KeptOrNot, RuntimeReuse,
+                         ::testing::Values(size_t{0}, size_t{4096}));
 
 TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   start_passivating(3);
