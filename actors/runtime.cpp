@@ -190,6 +190,22 @@ runtime::spawn_enrollment(storage::enrollment_snapshot snapshot,
                      std::move(contact), zone, std::move(env));
 }
 
+size_t runtime::trim_parked(size_t n) {
+  std::vector<enrollment_actor> leaving;
+  size_t excess = 0;
+  {
+    std::lock_guard pool{pool_mu_};
+    while (parked_.size() > options_.keep_parked && leaving.size() < n) {
+      leaving.push_back(std::move(parked_.back()));
+      parked_.pop_back();
+    }
+    excess = parked_.size() - std::min(parked_.size(), options_.keep_parked);
+  }
+  for (const auto& a : leaving)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  return excess;
+}
+
 bool runtime::park(const enrollment_actor& self) {
   std::lock_guard pool{pool_mu_};
   // stop() sets stopped_ before it collects the pool under this lock: an
@@ -448,6 +464,10 @@ runtime::totals runtime::stats() const {
   t.stale_dropped = stale_dropped_.load();
   t.deferred_activations = deferred_activations_;
   t.reused = reused_.load();
+  {
+    std::lock_guard pool{pool_mu_};
+    t.parked = parked_.size();
+  }
   return t;
 }
 
@@ -496,6 +516,7 @@ void runtime::start_ticker(duration period) {
       planned_wake_.store(awake);
       earliest_armed_.store(std::numeric_limits<int64_t>::max());
       auto asked = answers_.load() + shards_.size();
+      auto fired_before = fired_.load();
       lk.unlock();
       tick();
       lk.lock();
@@ -504,6 +525,14 @@ void runtime::start_ticker(duration period) {
         ticker_cv_.wait_for(lk, std::chrono::milliseconds{5} + period, [&] {
           return ticker_stop_ || answers_.load() >= asked;
         });
+      // Nothing came due: a moment for kept actors beyond keep_parked to quit,
+      // back soon while some are left.
+      size_t excess = 0;
+      if (answered && fired_.load() == fired_before) {
+        lk.unlock();
+        excess = trim_parked(4096);
+        lk.lock();
+      }
       auto now = to_ms(time_.now());
       int64_t wake = now + period_ms;
       if (answered) {
@@ -513,6 +542,7 @@ void runtime::start_ticker(duration period) {
         wake = std::max(std::min(next, now + options_.ticker_max_sleep.count()),
                         wake);
       }
+      if (excess > 0) wake = std::min(wake, now + 10 * period_ms);
       // Store, then look: a timer armed after the store sees the plan and
       // pokes; one armed before it is in earliest_armed_.
       planned_wake_.store(wake);

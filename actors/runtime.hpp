@@ -44,10 +44,14 @@ struct runtime_options {
   /// An idle enrollment leaves memory when its next timer is at least this
   /// far away (a halted one at once); duration::max(): never.
   duration passivate_after = std::chrono::seconds{60};
-  /// Actors of enrollments that left memory kept for the next enrollment or
-  /// activation (terminating one costs CAF 0.17 a hand-off to its clock
-  /// thread, and spawning one more); beyond this many they quit.
-  size_t max_parked = 4096;
+  /// Actors of enrollments that left memory are kept for the next enrollment
+  /// or activation (terminating one costs CAF 0.17 a hand-off to its clock
+  /// thread, and spawning one more): up to `max_parked`, beyond which they
+  /// quit at once. The ticker lets those beyond `keep_parked` quit while
+  /// nothing comes due, so a burst of completions does not pay for their
+  /// terminations during the burst. A kept actor is about 2.7 KB.
+  size_t max_parked = 131072;
+  size_t keep_parked = 4096;
   /// The timer shards fire nothing while the persister holds more than this
   /// queued or more activations than this wait for the I/O pool.
   size_t max_persist_backlog = size_t{8} << 20;
@@ -151,8 +155,14 @@ class runtime final : public enrollment_directory {
     uint64_t deferred_activations = 0;
     /// Enrollments and activations given a kept actor instead of a new one.
     uint64_t reused = 0;
+    /// Actors kept for reuse now.
+    size_t parked = 0;
   };
   totals stats() const;
+
+  /// Lets up to `n` kept actors beyond keep_parked quit; returns how many stay
+  /// beyond it. The ticker calls it when a tick fired nothing.
+  size_t trim_parked(size_t n);
 
   /// Moves every shard to the clock's now, by message.
   void tick();
@@ -264,7 +274,7 @@ class runtime final : public enrollment_directory {
   uint64_t failed_activations_ = 0;
   std::atomic<uint64_t> stale_dropped_{0};
   // Kept actors (park(), spawn_enrollment()).
-  std::mutex pool_mu_;
+  mutable std::mutex pool_mu_;
   std::vector<enrollment_actor> parked_;
   std::atomic<uint64_t> reused_{0};
   uint64_t deferred_activations_ = 0;

@@ -64,6 +64,8 @@ struct options {
   /// How many enrollments may wait for their first job before enroll() waits
   /// (-1: the runtime's default; 0: no bound).
   int64_t max_pending_enrolls = -1;
+  /// Actors kept for reuse (-1: the runtime's default).
+  int64_t max_parked = -1;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -72,7 +74,8 @@ struct options {
     "herald-load: %s\nusage: herald-load w1 [--leads N] [--workspaces N] "
     "[--mode throughput|lateness] [--durability sync|async] "
     "[--threads N] [--timeout-s N] [--stall-s N] [--linger-us N] [--round-kib "
-    "N] [--passivate-after-ms N] [--max-pending-enrolls N] [--sends-csv "
+    "N] [--passivate-after-ms N] [--max-pending-enrolls N] [--max-parked N] "
+    "[--sends-csv "
     "FILE]\n"
     "       herald-load memory [--leads N] [--workspaces N] "
     "[--durability sync|async] [--threads N]\n",
@@ -112,6 +115,8 @@ options parse(int argc, char** argv) {
         o.round_kib = std::stoul(value);
       else if (flag == "--max-pending-enrolls")
         o.max_pending_enrolls = std::stoll(value);
+      else if (flag == "--max-parked")
+        o.max_parked = std::stoll(value);
       else if (flag == "--mode" &&
                (value == "throughput" || value == "lateness"))
         o.mode = value;
@@ -286,7 +291,8 @@ boost::json::object runtime_json(const runtime::totals& t) {
           {"failed_activations", t.failed_activations},
           {"stale_dropped", t.stale_dropped},
           {"deferred_activations", t.deferred_activations},
-          {"reused", t.reused}};
+          {"reused", t.reused},
+          {"parked", t.parked}};
 }
 
 int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
@@ -366,6 +372,7 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
       {"day_ms", c.day_ms},
       {"threads", opt.threads},
       {"max_pending_enrolls", opt.max_pending_enrolls},
+      {"max_parked", opt.max_parked},
       {"cores", std::thread::hardware_concurrency()}}},
     {"expected_sends", expectation.sends},
     {"repliers", expectation.repliers},
@@ -515,6 +522,8 @@ int main(int argc, char** argv) {
       ro.passivate_after = duration{opt.passivate_after_ms};
     if (opt.max_pending_enrolls >= 0)
       ro.max_pending_enrolls = static_cast<size_t>(opt.max_pending_enrolls);
+    if (opt.max_parked >= 0)
+      ro.max_parked = static_cast<size_t>(opt.max_parked);
     runtime rt{ro, time, *db, gc};
     status = opt.workload == "w1" ? run_w1(opt, gc, rt, time)
                                   : run_memory(opt, gc, rt, time);

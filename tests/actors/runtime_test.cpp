@@ -261,6 +261,28 @@ TEST_P(RuntimeReuse, ReusedActorsCarryNothingOfTheirLastEnrollment) {
 INSTANTIATE_TEST_SUITE_P(KeptOrNot, RuntimeReuse,
                          ::testing::Values(size_t{0}, size_t{4096}));
 
+TEST_F(Runtime, KeptActorsBeyondTheIdleKeepQuitWhenTrimmed) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  o.max_parked = 8;
+  o.keep_parked = 3;
+  start(3, o);
+  enroll(10); // all passive at once: 8 kept, 2 quit
+  EXPECT_EQ(rt->stats().parked, 8u);
+  EXPECT_EQ(rt->trim_parked(2), 3u); // 2 go, 3 still beyond the keep
+  EXPECT_EQ(rt->trim_parked(100), 0u);
+  rt->settle();
+  EXPECT_EQ(rt->stats().parked, 3u);
+  // The rest of the run is unchanged: the kept ones are reused, others spawn.
+  run_to_the_end();
+  EXPECT_EQ(email.count(), 30u);
+  EXPECT_EQ(linkedin.count(), 10u);
+  for (const auto& [key, times] : sends())
+    EXPECT_EQ(times, 1);
+  EXPECT_GT(rt->stats().reused, 0u);
+  EXPECT_LE(rt->stats().parked, 8u);
+}
+
 TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   start_passivating(3);
   enroll(3);
