@@ -103,14 +103,15 @@ void maybe_passivate(self_pointer self) {
   if (!directory->passivate(
         st.e.id, [self] { return self->mailbox().empty(); }, armed, st.writes))
     return;
-  // Released before the directory may hand this actor to another thread,
-  // which assigns it anew: nothing here touches the state after park().
+  // Kept: it ignores everything until assign_atom gives it its next
+  // enrollment (in its own job; reassign() only leaves it in `incoming`).
   st.parked = true;
   st.sequence.reset();
   st.contact.reset();
   st.history = {};
   st.env = enrollment_env{};
-  if (!directory->park(caf::actor_cast<enrollment_actor>(self))) self->quit();
+  if (!directory->park(st.e.id, caf::actor_cast<enrollment_actor>(self)))
+    self->quit();
 }
 
 void call_provider(self_pointer self, const fx::send& s);
@@ -263,6 +264,16 @@ void on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
   apply(self, ev::send_result{step, attempt, outcome});
 }
 
+// Whether a message naming enrollment `id` is for another enrollment than the
+// one this actor has (a kept actor's last one), or it has none. Its arrival
+// may have kept the actor from passivating: it tries again.
+bool stale(self_pointer self, uint64_t id) {
+  if (self->state.parked) return true;
+  if (id == self->state.e.id.value) return false;
+  maybe_passivate(self);
+  return true;
+}
+
 // Applies `ev`, then leaves memory if that left the enrollment idle (also when
 // it changed nothing: an activation for a stale timer).
 void handle(self_pointer self, const event& ev) {
@@ -273,6 +284,8 @@ void handle(self_pointer self, const event& ev) {
 
 } // namespace
 
+// Gives the actor's state its enrollment, and its write numbers anew. Run in
+// the actor's own job (at spawn, or on assign_atom).
 void assign(enrollment_actor_state& st, enrollment_assignment a) {
   st.parked = false;
   st.e = a.snapshot.e;
@@ -289,10 +302,14 @@ void assign(enrollment_actor_state& st, enrollment_assignment a) {
   st.writes = st.reported = 0;
 }
 
-enrollment_actor_state& state_of(const enrollment_actor& a) {
-  return dynamic_cast<enrollment_actor::stateful_base<enrollment_actor_state>&>(
-           *caf::actor_cast<caf::abstract_actor*>(a))
-    .state;
+void reassign(const enrollment_actor& a, enrollment_assignment next) {
+  auto& st =
+    dynamic_cast<enrollment_actor::stateful_base<enrollment_actor_state>&>(
+      *caf::actor_cast<caf::abstract_actor*>(a))
+      .state;
+  delete st.incoming.exchange(new enrollment_assignment(std::move(next)),
+                              std::memory_order_release);
+  caf::anon_send(a, assign_atom::value);
 }
 
 enrollment_actor::behavior_type enrollment_behavior(
@@ -326,18 +343,18 @@ enrollment_actor::behavior_type enrollment_behavior(
     [self](granted_atom, uint64_t id, uint16_t step) {
       // A grant for an enrollment this actor had before it was kept: the
       // account gave it back itself when the request was withdrawn.
-      if (self->state.parked || id != self->state.e.id.value) return;
+      if (stale(self, id)) return;
       handle(self, ev::slot_granted{step});
     },
     [self](durable_atom, uint64_t id, uint16_t step, uint16_t attempt) {
       // An intent of the enrollment this actor had (it may leave memory
       // halted before its cancelled intent is durable).
-      if (self->state.parked || id != self->state.e.id.value) return;
+      if (stale(self, id)) return;
       handle(self, ev::intent_durable{step, attempt});
     },
     [self](sent_atom, uint64_t id, uint16_t step, uint16_t attempt,
            send_outcome outcome) {
-      if (self->state.parked || id != self->state.e.id.value) return;
+      if (stale(self, id)) return;
       on_outcome(self, step, attempt, outcome);
       maybe_passivate(self);
     },
@@ -357,6 +374,12 @@ enrollment_actor::behavior_type enrollment_behavior(
       ack.countdown->confirm();
       if (self->state.parked) return;
       maybe_passivate(self);
+    },
+    [self](assign_atom) {
+      auto& st = self->state;
+      std::unique_ptr<enrollment_assignment> next{
+        st.incoming.exchange(nullptr, std::memory_order_acquire)};
+      if (next) assign(st, std::move(*next));
     },
     [self](get_atom) { return self->state.e; },
   };

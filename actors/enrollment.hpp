@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -52,6 +53,8 @@ typename Inspector::result_type inspect(Inspector& f, delivery_ack&) {
 
 /// Confirm a delivery: (ack_atom, delivery_ack).
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
+/// A kept actor takes up the enrollment reassign() left it: (assign_atom).
+using assign_atom = caf::atom_constant<caf::atom("assign")>;
 
 using enrollment_actor = caf::typed_actor<
   caf::reacts_to<enroll_atom, bool>, caf::reacts_to<fire_atom, uint32_t>,
@@ -62,7 +65,7 @@ using enrollment_actor = caf::typed_actor<
   caf::reacts_to<unsub_atom>, caf::reacts_to<accepted_atom>,
   caf::reacts_to<colleague_atom>, caf::reacts_to<autoreply_atom, int64_t>,
   caf::reacts_to<pause_atom>, caf::reacts_to<resume_atom>,
-  caf::reacts_to<ack_atom, delivery_ack>,
+  caf::reacts_to<ack_atom, delivery_ack>, caf::reacts_to<assign_atom>,
   caf::replies_to<get_atom>::with<enrollment>>;
 
 /// A sequence's parts its enrollments share, immutable while they run.
@@ -82,7 +85,7 @@ class enrollment_directory {
 
   /// Called by the actor of `id` when it is idle. Under the directory's lock,
   /// and only if `mailbox_empty()` (nothing was routed to it meanwhile), marks
-  /// it passive: then the actor must quit, and the next timer or event
+  /// it passive: then the actor must park or quit, and the next timer or event
   /// activates a new one from its snapshot, once the actor's write number
   /// `last_write` (0: none) is reported durable through written(). `armed`:
   /// the generation its timer is armed with (0: none), so that a stale timer
@@ -96,7 +99,7 @@ class enrollment_directory {
   /// released; it must not touch it again), false when it must quit.
   /// Terminating an actor is dear in CAF 0.17 (its clock thread is handed
   /// every termination), so an enrollment or activation reuses a kept one.
-  virtual bool park(const enrollment_actor& self) = 0;
+  virtual bool park(enrollment_id id, const enrollment_actor& self) = 0;
 
   /// Reports the actor of `id`'s write number `number` durable (`ok`) or
   /// failed; called on the group commit's thread, in write order. After a
@@ -137,6 +140,16 @@ struct enrollment_env {
   duration passivate_after = duration::max();
 };
 
+/// Everything an enrollment actor is given for one enrollment: at spawn, or
+/// when a kept actor is reused.
+struct enrollment_assignment {
+  storage::enrollment_snapshot snapshot;
+  std::shared_ptr<const sequence_env> sequence;
+  std::shared_ptr<const lead> contact;
+  const date::time_zone* lead_zone = nullptr;
+  enrollment_env env;
+};
+
 struct enrollment_actor_state {
   /// Kept by the directory for reuse: it ignores every message until it is
   /// assigned an enrollment again.
@@ -154,28 +167,24 @@ struct enrollment_actor_state {
   /// write to be one of those.
   uint64_t writes = 0;
   uint64_t reported = 0;
+  /// The next enrollment of a kept actor, left by reassign() for the actor's
+  /// own job (assign_atom) to take up: the only part of the state another
+  /// thread touches (owned; freed by the actor's state when left).
+  std::atomic<enrollment_assignment*> incoming{nullptr};
+
+  enrollment_actor_state() = default;
+  enrollment_actor_state(const enrollment_actor_state&) = delete;
+  enrollment_actor_state& operator=(const enrollment_actor_state&) = delete;
+  ~enrollment_actor_state() { delete incoming.load(); }
 
   static inline const char* name = "herald.enrollment";
 };
 
-/// Everything an enrollment actor is given for one enrollment: at spawn, or
-/// when a kept actor is reused.
-struct enrollment_assignment {
-  storage::enrollment_snapshot snapshot;
-  std::shared_ptr<const sequence_env> sequence;
-  std::shared_ptr<const lead> contact;
-  const date::time_zone* lead_zone = nullptr;
-  enrollment_env env;
-};
-
-/// Gives a new or kept actor's state its enrollment (and its write numbers
-/// anew). For a kept actor, call it only once the actor is parked (after
-/// taking it from the directory's pool, whose lock orders the two threads),
-/// then send it the enrollment's first message.
-void assign(enrollment_actor_state& st, enrollment_assignment a);
-
-/// The state of the live actor `a`, to assign() a kept actor.
-enrollment_actor_state& state_of(const enrollment_actor& a);
+/// Hands a kept actor (taken from the directory's pool) its next enrollment:
+/// the actor takes it up in its own job, before the messages sent to it after
+/// this call. Late messages for its last enrollment may run meanwhile; they
+/// are ignored.
+void reassign(const enrollment_actor& a, enrollment_assignment next);
 
 /// One enrollment: a thin owner of its state around the engine's state machine.
 /// It turns the machine's effects into messages (the timer shard, its accounts,

@@ -172,22 +172,30 @@ runtime::spawn_enrollment(storage::enrollment_snapshot snapshot,
   }
   enrollment_actor kept;
   {
+    // Not the actor this enrollment had last: messages of its earlier life
+    // could pass for this one's.
     std::lock_guard pool{pool_mu_};
-    if (!parked_.empty()) {
-      kept = std::move(parked_.back());
-      parked_.pop_back();
-    }
+    for (size_t i = parked_.size(); i-- > 0 && !kept;)
+      if (parked_[i].last != e.id.value) {
+        kept = std::move(parked_[i].actor);
+        parked_.erase(parked_.begin() + static_cast<std::ptrdiff_t>(i));
+      }
   }
   if (kept) {
-    // Parked: its last job touches its state no more, and the pool's lock
-    // ordered that before this. The caller's first message follows.
-    assign(state_of(kept), {std::move(snapshot), it->second.first,
-                            std::move(contact), zone, std::move(env)});
+    // The actor takes it up in its own job, before the caller's first
+    // message.
+    reassign(kept, {std::move(snapshot), it->second.first, std::move(contact),
+                    zone, std::move(env)});
     reused_.fetch_add(1, std::memory_order_relaxed);
     return kept;
   }
   return sys_->spawn(enrollment_behavior, std::move(snapshot), it->second.first,
                      std::move(contact), zone, std::move(env));
+}
+
+size_t runtime::parked_count() const {
+  std::lock_guard pool{pool_mu_};
+  return parked_.size();
 }
 
 size_t runtime::trim_parked(size_t n) {
@@ -196,7 +204,7 @@ size_t runtime::trim_parked(size_t n) {
   {
     std::lock_guard pool{pool_mu_};
     while (parked_.size() > options_.keep_parked && leaving.size() < n) {
-      leaving.push_back(std::move(parked_.back()));
+      leaving.push_back(std::move(parked_.back().actor));
       parked_.pop_back();
     }
     excess = parked_.size() - std::min(parked_.size(), options_.keep_parked);
@@ -206,12 +214,12 @@ size_t runtime::trim_parked(size_t n) {
   return excess;
 }
 
-bool runtime::park(const enrollment_actor& self) {
+bool runtime::park(enrollment_id id, const enrollment_actor& self) {
   std::lock_guard pool{pool_mu_};
   // stop() sets stopped_ before it collects the pool under this lock: an
   // actor parked later would never be told to exit.
   if (stopped_ || parked_.size() >= options_.max_parked) return false;
-  parked_.push_back(self);
+  parked_.push_back({self, id.value});
   return true;
 }
 
@@ -464,10 +472,7 @@ runtime::totals runtime::stats() const {
   t.stale_dropped = stale_dropped_.load();
   t.deferred_activations = deferred_activations_;
   t.reused = reused_.load();
-  {
-    std::lock_guard pool{pool_mu_};
-    t.parked = parked_.size();
-  }
+  t.parked = parked_count();
   return t;
 }
 
@@ -525,8 +530,9 @@ void runtime::start_ticker(duration period) {
         ticker_cv_.wait_for(lk, std::chrono::milliseconds{5} + period, [&] {
           return ticker_stop_ || answers_.load() >= asked;
         });
-      // Nothing came due: a moment for kept actors beyond keep_parked to quit,
-      // back soon while some are left.
+      // Nothing came due: a moment for kept actors beyond keep_parked to quit
+      // (their terminations are dear: a burst of completions should not pay
+      // for them during the burst); back soon while some are left.
       size_t excess = 0;
       if (answered && fired_.load() == fired_before) {
         lk.unlock();
@@ -607,8 +613,8 @@ void runtime::stop() {
     for (auto& [id, a] : accounts_)
       all.push_back(a.address());
     std::lock_guard pool{pool_mu_};
-    for (auto& a : parked_)
-      all.push_back(a.address());
+    for (auto& k : parked_)
+      all.push_back(k.actor.address());
     parked_.clear();
     all.insert(all.end(), others_.begin(), others_.end());
     directory_.clear();

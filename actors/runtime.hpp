@@ -49,7 +49,8 @@ struct runtime_options {
   /// thread, and spawning one more): up to `max_parked`, beyond which they
   /// quit at once. The ticker lets those beyond `keep_parked` quit while
   /// nothing comes due, so a burst of completions does not pay for their
-  /// terminations during the burst. A kept actor is about 2.7 KB.
+  /// terminations during the burst. A kept actor is about 2.7 KB; under
+  /// timers firing every tick without a pause, up to max_parked stay held.
   size_t max_parked = 131072;
   size_t keep_parked = 4096;
   /// The timer shards fire nothing while the persister holds more than this
@@ -161,7 +162,8 @@ class runtime final : public enrollment_directory {
   totals stats() const;
 
   /// Lets up to `n` kept actors beyond keep_parked quit; returns how many stay
-  /// beyond it. The ticker calls it when a tick fired nothing.
+  /// beyond it. The ticker calls it (for 4,096) after a tick that fired
+  /// nothing.
   size_t trim_parked(size_t n);
 
   /// Moves every shard to the clock's now, by message.
@@ -185,7 +187,7 @@ class runtime final : public enrollment_directory {
   bool passivate(enrollment_id id, const std::function<bool()>& mailbox_empty,
                  uint32_t armed, uint64_t last_write) override;
   void written(enrollment_id id, uint64_t number, bool ok) override;
-  bool park(const enrollment_actor& self) override;
+  bool park(enrollment_id id, const enrollment_actor& self) override;
 
  private:
   struct entry {
@@ -275,7 +277,12 @@ class runtime final : public enrollment_directory {
   std::atomic<uint64_t> stale_dropped_{0};
   // Kept actors (park(), spawn_enrollment()).
   mutable std::mutex pool_mu_;
-  std::vector<enrollment_actor> parked_;
+  struct kept_actor {
+    enrollment_actor actor;
+    uint64_t last = 0; // the enrollment it had: not given it again
+  };
+  std::vector<kept_actor> parked_;
+  size_t parked_count() const;
   std::atomic<uint64_t> reused_{0};
   uint64_t deferred_activations_ = 0;
 

@@ -261,6 +261,23 @@ TEST_P(RuntimeReuse, ReusedActorsCarryNothingOfTheirLastEnrollment) {
 INSTANTIATE_TEST_SUITE_P(KeptOrNot, RuntimeReuse,
                          ::testing::Values(size_t{0}, size_t{4096}));
 
+TEST_F(Runtime, AnEnrollmentIsNotGivenBackTheActorItLeft) {
+  start_passivating(3);
+  enroll(2); // both passive, their actors kept
+  EXPECT_EQ(rt->stats().parked, 2u);
+  // Enrollment 2 left last; enrollment 1 gets its actor, not its own.
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  rt->settle();
+  EXPECT_EQ(rt->stats().reused, 1u);
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  // Now both kept actors last had enrollment 1: a new one is spawned for it.
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::bounce));
+  rt->settle();
+  EXPECT_EQ(rt->stats().activations, 2u);
+  EXPECT_EQ(rt->stats().reused, 1u);
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+}
+
 TEST_F(Runtime, KeptActorsBeyondTheIdleKeepQuitWhenTrimmed) {
   runtime_options o;
   o.passivate_after = std::chrono::hours{1};
