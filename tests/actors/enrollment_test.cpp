@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -128,6 +129,18 @@ class Enrollment : public ::testing::Test, public test::deterministic_system {
     }
   }
 
+  // The enrollment's snapshot as storage holds it (none: not stored, or it
+  // does not decode).
+  std::optional<storage::enrollment_snapshot> stored_snapshot() {
+    auto got =
+      db->get(storage::cf::enrollments,
+              storage::key::enrollment(workspace_id{1}, enrollment_id{42}));
+    if (!got || !got->has_value()) return std::nullopt;
+    auto decoded = storage::decode_snapshot(**got);
+    if (!decoded) return std::nullopt;
+    return std::move(*decoded);
+  }
+
   enrollment state() {
     enrollment out;
     sys.spawn([&](caf::event_based_actor* self) {
@@ -190,11 +203,7 @@ TEST_F(Enrollment, RunsTheSequenceToTheEnd) {
   EXPECT_EQ(e.state, enrollment_state::completed);
   EXPECT_EQ(open_intents(), 0u); // every intent settled by its outcome
   // The snapshot on disk is the actor's.
-  auto stored =
-    db->get(storage::cf::enrollments,
-            storage::key::enrollment(workspace_id{1}, enrollment_id{42}));
-  ASSERT_TRUE(stored && stored->has_value());
-  auto snapshot = storage::decode_snapshot(**stored);
+  auto snapshot = stored_snapshot();
   ASSERT_TRUE(snapshot);
   EXPECT_EQ(snapshot->e.state, enrollment_state::completed);
   // Its history: each step sent through the account bound for its channel,
@@ -244,11 +253,7 @@ TEST_F(Enrollment, HistoryPastTheSnapshotsLimitGoesToRecordsOfItsOwn) {
                                       enrollment_id{42}),
         {});
   ASSERT_TRUE(db->write(w, true));
-  auto stored =
-    db->get(storage::cf::enrollments,
-            storage::key::enrollment(workspace_id{1}, enrollment_id{42}));
-  ASSERT_TRUE(stored && stored->has_value());
-  auto snapshot = storage::decode_snapshot(**stored);
+  auto snapshot = stored_snapshot();
   ASSERT_TRUE(snapshot);
   EXPECT_EQ(snapshot->history.size(), storage::snapshot_history_limit);
   auto lines = storage::read_lead_history(*db, workspace_id{1}, lead_id{9});
