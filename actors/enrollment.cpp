@@ -320,11 +320,11 @@ enrollment_actor::behavior_type enrollment_behavior(
   enrollment_env env) {
   assign(self->state, {std::move(snapshot), std::move(sequence),
                        std::move(contact), lead_zone, std::move(env)});
-  // A kept actor ignores what reaches it until it is assigned again: only a
-  // late message for the enrollment it had can.
+  // A kept actor ignores what reaches it until it is assigned again (handle()
+  // and stale() check; a released state has no directory to passivate in, nor
+  // an intake count): only a late message for the enrollment it had can.
   return {
     [self](enroll_atom, bool lead_replied) {
-      if (self->state.parked) return;
       const auto& env = self->state.env;
       if (env.pending_enrolls != nullptr &&
           env.pending_enrolls->fetch_sub(1) == env.pending_low + 1)
@@ -332,7 +332,6 @@ enrollment_actor::behavior_type enrollment_behavior(
       handle(self, ev::enrolled{lead_replied});
     },
     [self](fire_atom, uint32_t generation) {
-      if (self->state.parked) return;
       // The wheel keeps the low bits of a generation: widen a match to the full
       // one.
       auto current = self->state.e.generation;
@@ -372,7 +371,6 @@ enrollment_actor::behavior_type enrollment_behavior(
     [self](resume_atom) { handle(self, ev::sequence_resumed{}); },
     [self](ack_atom, const delivery_ack& ack) {
       ack.countdown->confirm();
-      if (self->state.parked) return;
       maybe_passivate(self);
     },
     [self](assign_atom) {
