@@ -1,5 +1,6 @@
 #include "storage/group_commit.hpp"
 
+#include <algorithm>
 #include <future>
 
 #include "storage/store_impl.hpp"
@@ -16,6 +17,74 @@ void raise_max(std::atomic<uint64_t>& target, uint64_t value) {
   auto current = target.load(std::memory_order_relaxed);
   while (value > current && !target.compare_exchange_weak(
                               current, value, std::memory_order_relaxed)) {}
+}
+
+/// One mutation of a round.
+struct mutation {
+  write_set::op o;
+  cf c;
+  std::string_view key;
+  std::string_view value;
+};
+
+/// Where a mutation goes in key order: its family and the first 15 bytes of
+/// its key as two big-endian numbers, so that most comparisons are of
+/// integers; then the whole key, then the order it came in.
+struct place {
+  uint64_t high;
+  uint64_t low;
+  uint32_t order;
+};
+
+/// `n` bytes of `key` from `at` (fewer where it ends, then zeros), big-endian.
+uint64_t key_bits(std::string_view key, size_t at, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    v <<= 8;
+    if (at + i < key.size()) v |= static_cast<unsigned char>(key[at + i]);
+  }
+  return v;
+}
+
+/// Adds the round's mutations to `batch` sorted by family and key, and in the
+/// order they came in for the same key. The batch lands as a whole, so the
+/// order of different keys in it is invisible; but the memtable's skip list,
+/// given one insert hint per memtable (store.cpp), searches from where the
+/// last insert went: in key order, a round's inserts climb a few levels from
+/// the one before instead of descending from the top. A round with a range
+/// deletion keeps its order: the range must not cover a put that came after.
+rocksdb::Status append_in_key_order(const store::impl& db,
+                                    rocksdb::WriteBatch& batch,
+                                    const auto& round) {
+  thread_local std::vector<mutation> all;
+  thread_local std::vector<place> order;
+  all.clear();
+  order.clear();
+  bool ranged = false;
+  for (const auto& r : round)
+    r.set.for_each(
+      [&](write_set::op o, cf c, std::string_view k, std::string_view v) {
+        ranged = ranged || o == write_set::op::erase_range;
+        auto at = static_cast<uint32_t>(all.size());
+        all.push_back({o, c, k, v});
+        uint64_t family = static_cast<uint64_t>(c) << 56;
+        order.push_back({family | key_bits(k, 0, 7), key_bits(k, 7, 8), at});
+      });
+  if (!ranged)
+    std::sort(order.begin(), order.end(), [](const place& a, const place& b) {
+      if (a.high != b.high) return a.high < b.high;
+      if (a.low != b.low) return a.low < b.low;
+      if (int by_key = all[a.order].key.compare(all[b.order].key); by_key != 0)
+        return by_key < 0;
+      return a.order < b.order;
+    });
+  rocksdb::Status st;
+  for (const auto& p : order) {
+    const auto& m = all[p.order];
+    st = db.append(batch, m.o, m.c, m.key, m.value);
+    if (!st.ok()) break;
+  }
+  return st;
 }
 
 } // namespace
@@ -87,14 +156,13 @@ void group_commit::write_round(std::vector<request>& round) {
   auto& db = db_.internals();
   thread_local rocksdb::WriteBatch batch;
   batch.Clear();
-  rocksdb::Status st;
   uint64_t mutations = 0;
   uint64_t bytes = 0;
   for (const auto& r : round) {
     mutations += r.set.count();
     bytes += r.set.bytes();
-    if (st.ok()) st = db.append(batch, r.set);
   }
+  rocksdb::Status st = append_in_key_order(db, batch, round);
   if (st.ok() && batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.mode == durability::sync;

@@ -28,6 +28,9 @@ struct store::impl {
 
   /// Adds `w`'s mutations to `batch`.
   rocksdb::Status append(rocksdb::WriteBatch& batch, const write_set& w) const;
+  /// Adds one mutation to `batch`.
+  rocksdb::Status append(rocksdb::WriteBatch& batch, write_set::op o, cf c,
+                         std::string_view key, std::string_view value) const;
 };
 
 /// Stops RocksDB counting this thread's work in its thread-local perf context,

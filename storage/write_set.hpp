@@ -20,7 +20,12 @@ class write_set {
     append(op::put, c, key, value);
   }
   void erase(cf c, std::string_view key) { append(op::erase, c, key, {}); }
-  /// Removes every key of `c` in [begin, end).
+  /// The longest first key of a range deletion: a workspace prefix. Writing a
+  /// longer one fails (store.cpp says why).
+  static constexpr size_t max_range_begin_bytes = 8;
+
+  /// Removes every key of `c` in [begin, end); `begin` is at most
+  /// max_range_begin_bytes long.
   void erase_range(cf c, std::string_view begin, std::string_view end) {
     append(op::erase_range, c, begin, end);
   }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -201,6 +202,102 @@ TEST(GroupCommit, ASetIsAtomicAcrossColumnFamilies) {
   gc.flush_once();
   EXPECT_TRUE(acked);
   EXPECT_TRUE(s->get(cf::history, history)->has_value());
+}
+
+std::string value_of(store& s, uint64_t i) {
+  auto v =
+    s.get(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{i}));
+  return v && *v ? **v : std::string{"(none)"};
+}
+
+// A round is written in key order; writes to one key keep the order they
+// came in, across sets and within one.
+TEST(GroupCommit, ARoundKeepsTheOrderOfWritesToOneKey) {
+  test::temp_dir dir;
+  storage_options o;
+  o.synchronous = true;
+  auto s = open_store(dir.str(), o);
+  group_commit gc{*s};
+  auto at = [](uint64_t i) {
+    return key::enrollment(workspace_id{1}, enrollment_id{i});
+  };
+  for (uint64_t round = 0; round < 60; ++round) {
+    write_set w;
+    w.put(cf::enrollments, at(1000 - round), "other");
+    w.put(cf::enrollments, at(7), std::to_string(round));
+    if (round % 3 == 0) w.erase(cf::enrollments, at(9));
+    if (round % 3 == 1) w.put(cf::enrollments, at(9), "nine");
+    gc.submit(std::move(w), {});
+  }
+  write_set last;
+  last.put(cf::enrollments, at(5), "first");
+  last.erase(cf::enrollments, at(5));
+  last.put(cf::enrollments, at(6), "gone");
+  last.put(cf::enrollments, at(6), "kept");
+  gc.submit(std::move(last), {});
+  EXPECT_EQ(gc.flush_once(), 61u);
+  EXPECT_EQ(gc.stats().rounds, 1u);
+  EXPECT_EQ(value_of(*s, 7), "59");
+  EXPECT_EQ(value_of(*s, 9), "nine"); // erased in round 57, put in 58
+  EXPECT_EQ(value_of(*s, 5), "(none)");
+  EXPECT_EQ(value_of(*s, 6), "kept");
+  for (uint64_t round = 0; round < 60; ++round)
+    EXPECT_EQ(value_of(*s, 1000 - round), "other");
+}
+
+// A range deletion covers what came before it in its round, never what came
+// after; and it does not break the memtable's hinted inserts.
+TEST(GroupCommit, ARangeDeletionCoversOnlyWhatCameBefore) {
+  test::temp_dir dir;
+  storage_options o;
+  o.synchronous = true;
+  auto s = open_store(dir.str(), o);
+  group_commit gc{*s};
+  auto at = [](uint64_t ws, uint64_t i) {
+    return key::enrollment(workspace_id{ws}, enrollment_id{i});
+  };
+  write_set before;
+  before.put(cf::enrollments, at(2, 5), "before");
+  before.put(cf::enrollments, at(1, 5), "kept");
+  write_set range;
+  range.erase_range(cf::enrollments, key::workspace_prefix(workspace_id{2}),
+                    key::workspace_end(workspace_id{2}));
+  write_set after;
+  after.put(cf::enrollments, at(2, 3), "after");
+  after.put(cf::enrollments, at(3, 1), "after");
+  gc.submit(std::move(before), {});
+  gc.submit(std::move(range), {});
+  gc.submit(std::move(after), {});
+  EXPECT_EQ(gc.flush_once(), 3u);
+  auto value = [&](uint64_t ws, uint64_t i) {
+    auto v = s->get(cf::enrollments, at(ws, i));
+    return v && *v ? **v : std::string{"(none)"};
+  };
+  EXPECT_EQ(value(2, 5), "(none)");
+  EXPECT_EQ(value(2, 3), "after");
+  EXPECT_EQ(value(1, 5), "kept");
+  EXPECT_EQ(value(3, 1), "after");
+}
+
+TEST(GroupCommit, ARangeDeletionFromInsideAWorkspaceIsRefused) {
+  test::temp_dir dir;
+  storage_options o;
+  o.synchronous = true;
+  auto s = open_store(dir.str(), o);
+  group_commit gc{*s};
+  write_set w;
+  w.put(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{1}),
+        "x");
+  w.erase_range(cf::enrollments,
+                key::enrollment(workspace_id{1}, enrollment_id{2}),
+                key::workspace_end(workspace_id{1}));
+  std::optional<status> result;
+  gc.submit(std::move(w), [&](const status& st) { result = st; });
+  gc.flush_once();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(*result);
+  EXPECT_EQ(result->error().code, errc::invalid_argument);
+  EXPECT_FALSE(present(*s, 1)); // the set is refused as a whole
 }
 
 } // namespace
