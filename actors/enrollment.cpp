@@ -369,6 +369,7 @@ enrollment_actor::behavior_type enrollment_behavior(
     },
     [self](pause_atom) { handle(self, ev::sequence_paused{}); },
     [self](resume_atom) { handle(self, ev::sequence_resumed{}); },
+    [self](restart_atom) { handle(self, ev::restarted{}); },
     [self](ack_atom, const delivery_ack& ack) {
       ack.countdown->confirm();
       maybe_passivate(self);

@@ -54,6 +54,9 @@ typename Inspector::result_type inspect(Inspector& f, delivery_ack&) {
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 /// A kept actor takes up the enrollment reassign() left it: (assign_atom).
 using assign_atom = caf::atom_constant<caf::atom("assign")>;
+/// The runtime restarted from storage: redo or resolve what was in flight
+/// (restart_atom).
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 using enrollment_actor = caf::typed_actor<
   caf::reacts_to<enroll_atom, bool>, caf::reacts_to<fire_atom, uint32_t>,
@@ -65,7 +68,7 @@ using enrollment_actor = caf::typed_actor<
   caf::reacts_to<colleague_atom>, caf::reacts_to<autoreply_atom, int64_t>,
   caf::reacts_to<pause_atom>, caf::reacts_to<resume_atom>,
   caf::reacts_to<ack_atom, delivery_ack>, caf::reacts_to<assign_atom>,
-  caf::replies_to<get_atom>::with<enrollment>>;
+  caf::reacts_to<restart_atom>, caf::replies_to<get_atom>::with<enrollment>>;
 
 /// A sequence's parts its enrollments share, immutable while they run.
 struct sequence_env {

@@ -5,11 +5,13 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <date/tz.h>
 
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
+#include "storage/recovery.hpp"
 
 namespace herald::actors {
 
@@ -94,6 +96,17 @@ runtime::runtime(const runtime_options& o, const clock& time,
     }};
   });
   others_.push_back(driver_.address());
+  // A shard builds its wheel in its first job, and recover() and the
+  // enrollments arm timers in it directly: that job runs before anyone can.
+  if (o.deterministic) {
+    settle();
+  } else {
+    caf::scoped_actor waiter{*sys_};
+    for (const auto& shard : shards_)
+      waiter
+        ->request(shard, caf::infinite, advance_atom::value, to_ms(time_.now()))
+        .receive([](int64_t, uint64_t) {}, [](const caf::error&) {});
+  }
 }
 
 runtime::~runtime() { stop(); }
@@ -256,7 +269,47 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   return true;
 }
 
+storage::expected<runtime::recovery_totals> runtime::recover() {
+  auto started = std::chrono::steady_clock::now();
+  recovery_totals t;
+  std::vector<uint64_t> in_flight;
+  auto scanned = storage::scan_enrollments(db_, [&](const enrollment& e) {
+    bool armed = storage::is_armed(e);
+    {
+      std::unique_lock lk{mu_};
+      if (sequences_.count(e.sequence.value) == 0) {
+        ++t.unknown_sequence;
+        return;
+      }
+      entry x;
+      x.ws = e.workspace;
+      if (armed) x.armed = e.generation;
+      if (!directory_.emplace(e.id.value, x).second) return; // enrolled since
+    }
+    ++t.enrollments;
+    if (armed) {
+      arm_timer(*shard_states_[e.id.value % shard_states_.size()],
+                timer_entry{e.id.value, to_ms(e.due), e.generation});
+      ++t.armed;
+    }
+    bool asking = e.phase == enrollment_phase::awaiting_slot &&
+                  e.state == enrollment_state::active && !e.paused;
+    if (asking || storage::has_open_intent(e)) in_flight.push_back(e.id.value);
+  });
+  if (!scanned) return scanned.error();
+  for (auto id : in_flight)
+    if (route_input(id, input{input::restart, lead_event::reply, 0, nullptr}))
+      ++t.resolved;
+  t.took = std::chrono::duration_cast<duration>(
+    std::chrono::steady_clock::now() - started);
+  return t;
+}
+
 void runtime::send_input(const enrollment_actor& a, const input& in) {
+  if (in.kind == input::restart) {
+    caf::anon_send(a, restart_atom::value);
+    return;
+  }
   if (in.kind == input::fire) {
     caf::anon_send(a, fire_atom::value, static_cast<uint32_t>(in.arg));
     return;

@@ -113,6 +113,28 @@ class runtime final : public enrollment_directory {
   void add_sequence(std::shared_ptr<const sequence_env> sequence,
                     const date::time_zone* zone);
 
+  /// What recover() found.
+  struct recovery_totals {
+    /// Enrollments registered from their snapshots.
+    uint64_t enrollments = 0;
+    /// Their timers armed again.
+    uint64_t armed = 0;
+    /// Activated to redo what was in flight: a slot request made again, or a
+    /// send intent without an outcome marked uncertain (never sent again).
+    uint64_t resolved = 0;
+    /// Snapshots of sequences not added, left alone.
+    uint64_t unknown_sequence = 0;
+    duration took{};
+  };
+  /// Rebuilds from the enrollment snapshots what a restart lost: every
+  /// enrollment is registered passive, the timers of those waiting are armed
+  /// again (one past due fires at the next tick), and those with a slot
+  /// request or an open send intent are activated to redo or resolve it
+  /// (ev::restarted). Call once, after the accounts, channels and sequences
+  /// are added and before enroll() or any event. Fails on a snapshot that
+  /// does not decode or a broken scan, naming the key: do not serve then.
+  storage::expected<recovery_totals> recover();
+
   /// Starts `e` (new, with its senders bound) for `contact`. The lead must be
   /// stored already: a later activation reads it back. False, changing
   /// nothing, when the id is enrolled already or the runtime has stopped.
@@ -208,7 +230,7 @@ class runtime final : public enrollment_directory {
     bool broken = false;
   };
   struct input {
-    enum kind_t : uint8_t { fire, event, ack } kind;
+    enum kind_t : uint8_t { fire, event, ack, restart } kind;
     lead_event what;
     int64_t arg; // the generation fired, or the return date in ms (-1: none)
     std::shared_ptr<delivery_countdown> countdown; // ack only

@@ -358,6 +358,22 @@ transition apply_event(const enrollment& e, const machine_context& ctx,
           b.arm_or_fail(n.due > now ? std::optional{n.due} : b.overdue_place());
         else if (n.phase == enrollment_phase::waiting_invite)
           b.fire_current(); // accepted meanwhile, still waiting, or past grace
+      } else if constexpr (std::is_same_v<T, ev::restarted>) {
+        if (n.phase == enrollment_phase::granted ||
+            n.phase == enrollment_phase::sending) {
+          // The intent was durable, so the provider may have been called:
+          // never again, whatever the state.
+          n.has_uncertain = true;
+          if (active(n)) {
+            b.sent(history_event::uncertain);
+          } else {
+            n.phase = enrollment_phase::done;
+            b.record(history_event::uncertain);
+          }
+        } else if (n.phase == enrollment_phase::awaiting_slot && active(n) &&
+                   !n.paused) {
+          b.request_current(); // the account's queue did not survive
+        }
       }
     },
     event);

@@ -61,14 +61,19 @@ struct invite_accepted {};
 struct colleague_replied {};
 struct sequence_paused {};
 struct sequence_resumed {};
+/// The enrollment's owner restarted from storage: what was in flight is gone
+/// (a queued slot request, a granted slot, a provider call whose outcome was
+/// never recorded).
+struct restarted {};
 
 } // namespace ev
 
-using event = std::variant<ev::enrolled, ev::timer_fired, ev::slot_granted,
-                           ev::intent_durable, ev::send_result, ev::reply,
-                           ev::auto_reply, ev::bounce, ev::unsubscribe,
-                           ev::invite_accepted, ev::colleague_replied,
-                           ev::sequence_paused, ev::sequence_resumed>;
+using event =
+  std::variant<ev::enrolled, ev::timer_fired, ev::slot_granted,
+               ev::intent_durable, ev::send_result, ev::reply, ev::auto_reply,
+               ev::bounce, ev::unsubscribe, ev::invite_accepted,
+               ev::colleague_replied, ev::sequence_paused, ev::sequence_resumed,
+               ev::restarted>;
 
 // -- effects: what the owner of the enrollment must do
 // ----------------------------------
@@ -253,7 +258,9 @@ struct transition {
 /// places overdue steps spread, not in a burst; a stale timer, a duplicate
 /// grant or outcome does nothing; the provider is called only after the intent
 /// is durable and at most once per grant; an unknown outcome marks the step
-/// uncertain and goes on without resending.
+/// uncertain and goes on without resending; after a restart, a slot request
+/// is made again and a call that may have been made is marked uncertain, never
+/// made again.
 transition apply_event(const enrollment& e, const machine_context& ctx,
                        const event& ev, time_point now);
 

@@ -53,6 +53,23 @@ class Runtime : public ::testing::Test {
     rt->add_sequence(test::w1_shaped_sequence(first_delay_days), utc());
   }
 
+  // A restart: the runtime, the group commit and the store go, as in a crash
+  // once the last round is written; the store is opened again and the runtime
+  // recovers from it.
+  runtime::recovery_totals restart(int first_delay_days,
+                                   provider* invites = nullptr) {
+    rt->stop();
+    rt.reset();
+    gc->stop();
+    gc.reset();
+    db.reset();
+    start(first_delay_days, {}, invites);
+    auto recovered = rt->recover();
+    EXPECT_TRUE(recovered) << (recovered ? "" : recovered.error().message);
+    rt->settle();
+    return recovered ? *recovered : runtime::recovery_totals{};
+  }
+
   // Enrollments leave memory when their next step is an hour or more away.
   void start_passivating(int first_delay_days, size_t max_parked = 4096) {
     runtime_options o;
@@ -441,6 +458,99 @@ TEST_F(Runtime, AnAnswerAfterTheCallComesBackAsAMessage) {
   run_to_the_end();
   EXPECT_EQ(invites.requests.size(), 1u);
   EXPECT_EQ(email.count(), 3u);
+}
+
+TEST_F(Runtime, ARestartArmsEveryWaitingEnrollmentAgain) {
+  start(0);
+  auto t0 = clock.now();
+  enroll(20);
+  run_until(t0 + days_ms(1)); // the invites went; the emails are days away
+  ASSERT_EQ(linkedin.count(), 20u);
+  auto r = restart(0);
+  EXPECT_EQ(r.enrollments, 20u);
+  EXPECT_EQ(r.armed, 20u);
+  EXPECT_EQ(r.resolved, 0u);
+  EXPECT_EQ(r.unknown_sequence, 0u);
+  EXPECT_EQ(rt->stats().resident, 0u); // passive until due
+  run_to_the_end();
+  auto sent = sends();
+  EXPECT_EQ(sent.size(), 80u);
+  for (const auto& [key, times] : sent)
+    EXPECT_EQ(times, 1) << "enrollment " << key.first << " step " << key.second;
+  EXPECT_EQ(clock.now(), t0 + days_ms(7));
+  for (uint64_t i = 1; i <= 20; ++i)
+    EXPECT_EQ(stored(i).state, enrollment_state::completed);
+  // Enrolling an id recovered is refused like any duplicate.
+  EXPECT_FALSE(rt->enroll(enrollment_of(3, 3), make_lead(3), false));
+}
+
+TEST_F(Runtime, ARestartMarksAnOpenIntentUncertainAndNeverSendsItAgain) {
+  answering_later invites; // never answers: the outcome is never written
+  start(0, {}, &invites);
+  enroll(2);
+  rt->advance();
+  rt->settle();
+  ASSERT_EQ(invites.requests.size(), 2u);
+  ASSERT_TRUE(storage::has_open_intent(stored(1)));
+  answering_later after;
+  auto r = restart(0, &after);
+  EXPECT_EQ(r.enrollments, 2u);
+  EXPECT_EQ(r.armed, 0u);
+  EXPECT_EQ(r.resolved, 2u);
+  auto e = stored(1);
+  EXPECT_FALSE(storage::has_open_intent(e));
+  EXPECT_TRUE(e.has_uncertain);
+  EXPECT_EQ(e.position, 1);
+  auto lines = storage::read_lead_history(*db, workspace_id{1}, lead_id{1});
+  ASSERT_TRUE(lines);
+  ASSERT_FALSE(lines->empty());
+  EXPECT_EQ(lines->back().step, 0);
+  EXPECT_EQ(lines->back().what, history_event::uncertain);
+  run_to_the_end();
+  EXPECT_TRUE(after.requests.empty()); // the invite is never made again
+  EXPECT_EQ(email.count(), 6u);        // the sequence goes on
+  EXPECT_EQ(stored(2).state, enrollment_state::completed);
+}
+
+TEST_F(Runtime, ARestartAsksAgainForASlotAPausedAccountHeld) {
+  start(0);
+  ASSERT_TRUE(rt->control(account_id{2}, account_event::pause));
+  enroll(3);
+  run_until(clock.now() + days_ms(1));
+  rt->settle();
+  EXPECT_EQ(linkedin.count(), 0u); // asked, and held by the pause
+  auto r = restart(0);             // the account comes back unpaused
+  EXPECT_EQ(r.enrollments, 3u);
+  // A request is not a durable point: the timer that made it fires again.
+  EXPECT_EQ(r.armed, 3u);
+  run_to_the_end();
+  auto sent = sends();
+  EXPECT_EQ(sent.size(), 12u);
+  for (const auto& [key, times] : sent)
+    EXPECT_EQ(times, 1);
+  EXPECT_EQ(stored(3).state, enrollment_state::completed);
+}
+
+TEST_F(Runtime, ARestartAsksAgainForTheSlotADeferredSendWaitsFor) {
+  answering_later invites;
+  start(0, {}, &invites);
+  enroll(1);
+  rt->advance();
+  rt->settle();
+  ASSERT_EQ(invites.requests.size(), 1u);
+  ASSERT_TRUE(rt->control(account_id{2}, account_event::pause));
+  rt->settle();
+  invites.answers[0](send_report{send_outcome::deferred, "try later"});
+  rt->settle();
+  // The deferral is recorded with the request it made, held by the pause.
+  ASSERT_EQ(stored(1).phase, enrollment_phase::awaiting_slot);
+  answering_later after;
+  auto r = restart(0, &after);
+  EXPECT_EQ(r.armed, 0u);
+  EXPECT_EQ(r.resolved, 1u);
+  ASSERT_EQ(after.requests.size(), 1u); // asked again, granted, called
+  EXPECT_EQ(after.requests[0].step, 0);
+  EXPECT_EQ(after.requests[0].attempt, 2);
 }
 
 TEST_F(Runtime, PauseAndResumeKeepThePlaceAndSendEachStepOnce) {

@@ -183,6 +183,55 @@ TEST_F(Machine, ReplyDuringTheProviderCallKeepsTheOutcomeAndStops) {
   EXPECT_EQ(e.state, enrollment_state::replied);
 }
 
+TEST_F(Machine, AfterARestartAnOpenIntentIsUncertainAndNeverSentAgain) {
+  apply(ev::enrolled{});
+  fire();
+  apply(ev::slot_granted{0}); // the intent, as storage holds it
+  now += std::chrono::minutes{5};
+  auto t = apply(ev::restarted{});
+  EXPECT_TRUE(records(t.effects, history_event::uncertain));
+  EXPECT_FALSE(has<fx::send>(t.effects));
+  EXPECT_TRUE(e.has_uncertain);
+  EXPECT_EQ(e.position, 1);
+  auto timers = all_of<fx::arm_timer>(t.effects);
+  ASSERT_EQ(timers.size(), 1u);
+  EXPECT_EQ(timers[0].due, now + days_ms(3));
+  // The lost call's durability or outcome, should one still come, is stale.
+  EXPECT_TRUE(apply(ev::intent_durable{0, 1}).effects.empty());
+  EXPECT_TRUE(apply(ev::send_result{0, 1, send_outcome::sent}).effects.empty());
+  EXPECT_TRUE(apply(ev::restarted{}).effects.empty()); // once
+}
+
+TEST_F(Machine, AfterARestartAHaltedCallInFlightEndsUncertain) {
+  apply(ev::enrolled{});
+  fire();
+  apply(ev::slot_granted{0});
+  apply(ev::intent_durable{0, 1});
+  apply(ev::reply{}); // storage holds the halted snapshot, still sending
+  auto t = apply(ev::restarted{});
+  EXPECT_TRUE(records(t.effects, history_event::uncertain));
+  EXPECT_FALSE(has<fx::arm_timer>(t.effects));
+  EXPECT_EQ(e.phase, enrollment_phase::done);
+  EXPECT_EQ(e.state, enrollment_state::replied);
+}
+
+TEST_F(Machine, AfterARestartASlotRequestIsMadeAgain) {
+  apply(ev::enrolled{});
+  fire();
+  ASSERT_EQ(e.phase, enrollment_phase::awaiting_slot);
+  auto t = apply(ev::restarted{});
+  auto req = all_of<fx::request_slot>(t.effects);
+  ASSERT_EQ(req.size(), 1u);
+  EXPECT_EQ(req[0].account, account_id{2});
+  EXPECT_EQ(e.phase, enrollment_phase::awaiting_slot);
+  // Waiting for its timer, there is nothing to redo.
+  apply(ev::slot_granted{0});
+  apply(ev::intent_durable{0, 1});
+  apply(ev::send_result{0, 1, send_outcome::sent});
+  ASSERT_EQ(e.phase, enrollment_phase::waiting);
+  EXPECT_TRUE(apply(ev::restarted{}).effects.empty());
+}
+
 TEST_F(Machine, BouncesAndUnsubscribesHalt) {
   apply(ev::enrolled{});
   EXPECT_EQ(all_of<fx::halt>(apply(ev::bounce{}).effects)[0].state,
