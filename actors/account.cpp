@@ -84,6 +84,17 @@ void settle_slot(account_state& st, const account_actor& account,
     caf::anon_send(account, serve_atom::value);
 }
 
+void init_account_state(account_state& st, const sender_account& acc,
+                        const date::time_zone* zone, budget_policy policy,
+                        const clock* time, const timer_shard_actor& shard) {
+  std::lock_guard lk{st.mu};
+  if (st.budget) return;
+  st.wake_id = account_timer_bit | acc.id.value;
+  st.budget.emplace(acc, zone, policy);
+  st.time = time;
+  st.shard = shard;
+}
+
 account_state& state_of(const account_actor& a) {
   return dynamic_cast<account_actor::stateful_base<account_state>&>(
            *caf::actor_cast<caf::abstract_actor*>(a))
@@ -94,11 +105,7 @@ account_actor::behavior_type
 account(account_actor::stateful_pointer<account_state> self, sender_account acc,
         const date::time_zone* zone, budget_policy policy, const clock* time,
         timer_shard_actor shard) {
-  auto& st = self->state;
-  st.wake_id = account_timer_bit | acc.id.value;
-  st.budget.emplace(acc, zone, policy);
-  st.time = time;
-  st.shard = std::move(shard);
+  init_account_state(self->state, acc, zone, policy, time, shard);
   return {
     [self](request_atom, const slot_request& r, uint16_t step,
            slot_client_actor client) {

@@ -61,6 +61,13 @@ struct account_state {
   static inline const char* name = "herald.account";
 };
 
+/// Gives a new account actor's state its budget and links, once: the runtime
+/// right after the spawn (enrollments take slots in it directly as soon as
+/// add_account() returns), or the actor's first job, whichever comes first.
+void init_account_state(account_state& st, const sender_account& acc,
+                        const date::time_zone* zone, budget_policy policy,
+                        const clock* time, const timer_shard_actor& shard);
+
 /// Takes a slot of `kind` for `enrollment` without a message, when nothing of
 /// that kind is queued (so the follow-ups-first order holds) and the budget
 /// allows it now; false otherwise (then ask with request_atom).

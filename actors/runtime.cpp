@@ -116,12 +116,15 @@ runtime::~runtime() { stop(); }
 account_actor runtime::add_account(const sender_account& acc,
                                    const date::time_zone* zone,
                                    budget_policy policy) {
-  auto a =
-    sys_->spawn(account, acc, zone, policy, &time_, shard_for(acc.id.value));
+  const auto& shard = shard_for(acc.id.value);
+  auto a = sys_->spawn(account, acc, zone, policy, &time_, shard);
+  // Enrollments take and settle their slots in it directly (under its mutex),
+  // maybe before its first job.
+  auto& st = state_of(a);
+  init_account_state(st, acc, zone, policy, &time_, shard);
   std::unique_lock lk{mu_};
   accounts_[acc.id.value] = a;
-  // Enrollments take and settle their slots in it directly (under its mutex).
-  account_states_[acc.id.value] = &state_of(a);
+  account_states_[acc.id.value] = &st;
   return a;
 }
 
@@ -269,18 +272,46 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   return true;
 }
 
+namespace {
+
+// Whether a history line says a send went out (or may have): what a budget
+// keeps counted.
+bool counts_as_sent(history_event what) {
+  return what == history_event::sent || what == history_event::bounced ||
+         what == history_event::uncertain;
+}
+
+} // namespace
+
 storage::expected<runtime::recovery_totals> runtime::recover() {
   auto started = std::chrono::steady_clock::now();
   recovery_totals t;
   std::vector<uint64_t> in_flight;
-  auto scanned = storage::scan_enrollments(db_, [&](const enrollment& e) {
+  // The sends of the last week, by account, from the history lines the
+  // snapshots carry: the budgets count them again.
+  struct past_send {
+    step_channel kind;
+    time_point at;
+  };
+  std::unordered_map<uint64_t, std::vector<past_send>> sends;
+  const auto now = time_.now();
+  const auto since = now - days_ms(8);
+  auto scanned = storage::scan_snapshots(db_, [&](const auto& snapshot) {
+    const auto& e = snapshot.e;
     bool armed = storage::is_armed(e);
     {
       std::unique_lock lk{mu_};
-      if (sequences_.count(e.sequence.value) == 0) {
+      auto seq = sequences_.find(e.sequence.value);
+      if (seq == sequences_.end()) {
         ++t.unknown_sequence;
         return;
       }
+      const auto& steps = seq->second.first->seq.steps;
+      for (const auto& line : snapshot.history)
+        if (counts_as_sent(line.what) && line.account.valid() &&
+            line.at > since && line.step < steps.size())
+          sends[line.account.value].push_back(
+            {steps[line.step].channel, line.at});
       entry x;
       x.ws = e.workspace;
       if (armed) x.armed = e.generation;
@@ -297,6 +328,16 @@ storage::expected<runtime::recovery_totals> runtime::recover() {
     if (asking || storage::has_open_intent(e)) in_flight.push_back(e.id.value);
   });
   if (!scanned) return scanned.error();
+  for (const auto& [account, made] : sends) {
+    std::shared_lock lk{mu_};
+    auto it = account_states_.find(account);
+    if (it == account_states_.end()) continue;
+    auto& st = *it->second;
+    std::lock_guard budget_lock{st.mu};
+    for (const auto& s : made)
+      st.budget->restore(s.kind, s.at, now);
+    t.sends_counted += made.size();
+  }
   for (auto id : in_flight)
     if (route_input(id, input{input::restart, lead_event::reply, 0, nullptr}))
       ++t.resolved;

@@ -124,15 +124,19 @@ class runtime final : public enrollment_directory {
     uint64_t resolved = 0;
     /// Snapshots of sequences not added, left alone.
     uint64_t unknown_sequence = 0;
+    /// Sends of the last week counted again in their accounts' budgets (from
+    /// the history lines the snapshots carry).
+    uint64_t sends_counted = 0;
     duration took{};
   };
   /// Rebuilds from the enrollment snapshots what a restart lost: every
   /// enrollment is registered passive, the timers of those waiting are armed
-  /// again (one past due fires at the next tick), and those with a slot
-  /// request or an open send intent are activated to redo or resolve it
-  /// (ev::restarted). Call once, after the accounts, channels and sequences
-  /// are added and before enroll() or any event. Fails on a snapshot that
-  /// does not decode or a broken scan, naming the key: do not serve then.
+  /// again (one past due fires at the next tick), the accounts' budgets count
+  /// the last week's sends again, and those with a slot request or an open
+  /// send intent are activated to redo or resolve it (ev::restarted). Call
+  /// once, after the accounts, channels and sequences are added and before
+  /// enroll() or any event. Fails on a snapshot that does not decode or a
+  /// broken scan, naming the key: do not serve then.
   storage::expected<recovery_totals> recover();
 
   /// Starts `e` (new, with its senders bound) for `contact`. The lead must be

@@ -171,6 +171,17 @@ void account_budget::record(const grant_ticket& ticket, send_outcome outcome,
     note_delivery(outcome == send_outcome::bounced);
 }
 
+void account_budget::restore(step_channel kind, time_point at, time_point now) {
+  if (account_channel(kind) != kind_) return;
+  roll(now);
+  if (local_day(at) == today_) ++count_of(kind);
+  if (kind == step_channel::linkedin_invite && at > now - week())
+    invite_times_.insert(
+      std::upper_bound(invite_times_.begin(), invite_times_.end(), at), at);
+  if (!last_grant_ || *last_grant_ < at) last_grant_ = at;
+  ++grants_;
+}
+
 void account_budget::note_delivery(bool bounced) noexcept {
   auto window = policy_.bounce_window;
   auto word = ring_next_ / 64;

@@ -123,6 +123,12 @@ class account_budget {
   /// it trips.
   void record(const grant_ticket& ticket, send_outcome outcome, time_point now);
 
+  /// Counts a send this account made at `at`, read back from storage after a
+  /// restart, as its grant did: on today's counters when `at` is on today's
+  /// local date, in the rolling invite week, and as the last grant for the
+  /// spacing. Sends may come in any order.
+  void restore(step_channel kind, time_point at, time_point now);
+
   /// Paused by a person: grants nothing until resume().
   void pause() noexcept;
   /// Back to active from paused, warned or a bounce pause (the bounce history

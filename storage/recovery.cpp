@@ -45,6 +45,19 @@ status scan_enrollments(const store& db,
                       });
 }
 
+status
+scan_snapshots(const store& db,
+               const std::function<void(const enrollment_snapshot&)>& fn) {
+  return scan_checked(db, cf::enrollments, {},
+                      [&](std::string_view k,
+                          std::string_view v) -> std::optional<storage_error> {
+                        auto s = decode_snapshot(v);
+                        if (!s) return bad_value(s.error().message, k);
+                        fn(*s);
+                        return std::nullopt;
+                      });
+}
+
 status scan_usage(const store& db, date::local_days since,
                   const std::function<void(const day_usage&)>& fn) {
   return scan_checked(

@@ -32,6 +32,10 @@ void put_processed_event(write_set& w, workspace_id ws,
 /// intents are the snapshots has_open_intent says hold one.
 status scan_enrollments(const store& db,
                         const std::function<void(const enrollment&)>& fn);
+/// As scan_enrollments, with the history lines each snapshot carries.
+status
+scan_snapshots(const store& db,
+               const std::function<void(const enrollment_snapshot&)>& fn);
 
 /// Whether the snapshot is an open send intent: granted a slot (the provider
 /// may be about to be called) or sending (it may have been). Its position,

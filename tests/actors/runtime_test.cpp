@@ -86,8 +86,8 @@ class Runtime : public ::testing::Test {
     a.workspace = workspace_id{1};
     a.kind = kind;
     a.limits.daily_cap = 1000;
-    a.limits.invites_per_day = a.limits.invites_per_week =
-      a.limits.messages_per_day = 1000;
+    a.limits.invites_per_week = a.limits.messages_per_day = 1000;
+    a.limits.invites_per_day = invites_per_day;
     a.limits.spacing = duration{0};
     a.limits.jitter = duration{0};
     a.limits.window =
@@ -178,6 +178,7 @@ class Runtime : public ::testing::Test {
       rt->system().scheduler());
   }
 
+  uint32_t invites_per_day = 1000;
   herald::test::temp_dir dir;
   manual_clock clock{from_ms(1'796'205'600'000)};
   sim_provider email;
@@ -529,6 +530,25 @@ TEST_F(Runtime, ARestartAsksAgainForASlotAPausedAccountHeld) {
   for (const auto& [key, times] : sent)
     EXPECT_EQ(times, 1);
   EXPECT_EQ(stored(3).state, enrollment_state::completed);
+}
+
+TEST_F(Runtime, ARestartKeepsTodaysSendsAgainstTheCaps) {
+  invites_per_day = 3;
+  start(0);
+  enroll(5);
+  rt->advance();
+  rt->settle();
+  ASSERT_EQ(linkedin.count(), 3u); // two wait for tomorrow
+  auto r = restart(0);
+  EXPECT_EQ(r.sends_counted, 3u);
+  rt->advance(); // the two ask again at once, and wait again
+  rt->settle();
+  EXPECT_EQ(linkedin.count(), 3u);
+  auto tomorrow = date::floor<date::days>(clock.now()) + date::days{1};
+  run_until(tomorrow);
+  EXPECT_EQ(linkedin.count(), 5u);
+  for (const auto& [key, times] : sends())
+    EXPECT_EQ(times, 1);
 }
 
 TEST_F(Runtime, ARestartAsksAgainForTheSlotADeferredSendWaitsFor) {

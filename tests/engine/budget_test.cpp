@@ -266,6 +266,38 @@ TEST(Budget, PausedAndRevokedAccountsGrantNothingAndSayWhy) {
             budget_reason::wrong_channel);
 }
 
+// After a restart, the sends storage holds count as their grants did.
+TEST(Budget, RestoredSendsCountAgainstTodayTheWeekAndTheSpacing) {
+  auto acc = email_account(3);
+  acc.limits.spacing = minutes{10};
+  account_budget b{acc, zone("UTC")};
+  auto now = utc(2026, 12, 2, 12);
+  b.restore(step_channel::email, utc(2026, 12, 1, 23), now); // yesterday
+  b.restore(step_channel::email, now - minutes{4}, now);
+  b.restore(step_channel::email, now - minutes{30}, now); // out of order
+  b.restore(step_channel::linkedin_invite, now, now);     // not this channel
+  EXPECT_EQ(b.usage(now).emails, 2u);
+  auto d = b.request(step_channel::email, now);
+  ASSERT_FALSE(d.granted);
+  EXPECT_EQ(d.reason, budget_reason::spacing);
+  EXPECT_EQ(d.retry_at, now + minutes{6}); // ten minutes after the latest
+  EXPECT_TRUE(b.request(step_channel::email, now + minutes{6}).granted);
+  d = b.request(step_channel::email, now + minutes{20});
+  ASSERT_FALSE(d.granted);
+  EXPECT_EQ(d.reason, budget_reason::daily_cap);
+
+  account_budget li{linkedin_account(), zone("UTC")};
+  for (int day = 1; day <= 4; ++day) // one invite a day, Nov 29 - Dec 2
+    li.restore(step_channel::linkedin_invite, utc(2026, 11, 28 + day, 9), now);
+  li.restore(step_channel::linkedin_invite, utc(2026, 11, 20, 9), now);
+  EXPECT_EQ(li.usage(now).invites, 1u);
+  EXPECT_EQ(li.usage(now).invites_week, 4u); // Nov 20 is past the week
+  EXPECT_TRUE(li.request(step_channel::linkedin_invite, now).granted);
+  d = li.request(step_channel::linkedin_invite, now);
+  ASSERT_FALSE(d.granted);
+  EXPECT_EQ(d.reason, budget_reason::weekly_cap);
+}
+
 TEST(SlotQueue, FollowUpsFirstThenByDueTime) {
   slot_queue q;
   auto t = utc(2026, 12, 1, 10);
