@@ -195,9 +195,12 @@ void apply(self_pointer self, const event& ev) {
   }
   st.e = t.next;
   if (snapshot) {
-    std::string value;
+    // Reused: the write set copies it (no allocation per durable point).
+    thread_local std::string value;
+    value.clear();
     storage::encode_to(value, st.e, st.history);
-    w.put(storage::cf::enrollments, storage::key::enrollment(ws, id), value);
+    w.put(storage::cf::enrollments,
+          storage::key::enrollment_fixed(ws, id).view(), value);
   }
   if (!w.empty()) {
     auto number = ++st.writes;

@@ -131,10 +131,17 @@ std::string lead_external(workspace_id ws, std::string_view external_id) {
   return out;
 }
 
+enrollment_key enrollment_fixed(workspace_id ws, enrollment_id id) noexcept {
+  enrollment_key k;
+  for (int i = 0; i < 8; ++i) {
+    k.bytes[i] = static_cast<char>((ws.value >> (56 - 8 * i)) & 0xFF);
+    k.bytes[8 + i] = static_cast<char>((id.value >> (56 - 8 * i)) & 0xFF);
+  }
+  return k;
+}
+
 std::string enrollment(workspace_id ws, enrollment_id id) {
-  auto out = with_ws(ws, 8);
-  put_u64(out, id.value);
-  return out;
+  return std::string{enrollment_fixed(ws, id).view()};
 }
 
 std::string history_prefix(workspace_id ws, lead_id lead) {

@@ -56,6 +56,15 @@ std::string sequence(workspace_id ws, sequence_id id);
 std::string lead(workspace_id ws, lead_id id);
 std::string lead_external(workspace_id ws, std::string_view external_id);
 std::string enrollment(workspace_id ws, enrollment_id id);
+/// The same key without an allocation (the hot path writes one per durable
+/// point).
+struct enrollment_key {
+  std::array<char, 16> bytes;
+  std::string_view view() const noexcept {
+    return {bytes.data(), bytes.size()};
+  }
+};
+enrollment_key enrollment_fixed(workspace_id ws, enrollment_id id) noexcept;
 /// The index entry saying enrollment `id` is of `lead` (in cf::leads), and the
 /// prefix of all of a lead's.
 std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id);

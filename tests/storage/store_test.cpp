@@ -121,6 +121,19 @@ TEST(Store, OpenFailureIsAnErrorNotACrash) {
   EXPECT_FALSE(t.error().message.empty());
 }
 
+TEST(Store, EnrollmentKeysSortByWorkspaceThenId) {
+  auto k = [](uint64_t ws, uint64_t id) {
+    return key::enrollment(workspace_id{ws}, enrollment_id{id});
+  };
+  EXPECT_EQ(k(1, 2).size(), 16u);
+  EXPECT_LT(k(1, 255), k(1, 256));
+  EXPECT_LT(k(1, ~uint64_t{0}), k(2, 0));
+  EXPECT_EQ(
+    key::enrollment_fixed(workspace_id{3}, enrollment_id{0x0102}).view(),
+    k(3, 0x0102));
+  EXPECT_EQ(key::workspace_of(k(0x0A0B0C, 1))->value, 0x0A0B0Cu);
+}
+
 TEST(Store, KeysSortByWorkspaceThenTime) {
   auto history = [](uint64_t ws, int64_t at, uint64_t id) {
     return key::history(workspace_id{ws}, lead_id{1}, from_ms(at),
