@@ -173,6 +173,19 @@ class Runtime : public ::testing::Test {
     return out;
   }
 
+  // Every one of 1..n enrolled at `t0` ran W1's four steps once each and
+  // completed, seven days on.
+  void expect_each_step_once_to_the_end(time_point t0, uint64_t n) {
+    auto sent = sends();
+    EXPECT_EQ(sent.size(), 4 * n);
+    for (const auto& [key, times] : sent)
+      EXPECT_EQ(times, 1) << "enrollment " << key.first << " step "
+                          << key.second;
+    EXPECT_EQ(clock.now(), t0 + days_ms(7));
+    for (uint64_t i = 1; i <= n; ++i)
+      EXPECT_EQ(stored(i).state, enrollment_state::completed);
+  }
+
   caf::scheduler::test_coordinator& sched() {
     return dynamic_cast<caf::scheduler::test_coordinator&>(
       rt->system().scheduler());
@@ -195,13 +208,7 @@ TEST_F(Runtime, RunsEverySequenceToTheEndAndLeavesNothingResident) {
   auto t0 = clock.now();
   enroll(20);
   run_to_the_end();
-  auto sent = sends();
-  EXPECT_EQ(sent.size(), 80u);
-  for (const auto& [key, times] : sent)
-    EXPECT_EQ(times, 1) << "enrollment " << key.first << " step " << key.second;
-  EXPECT_EQ(clock.now(), t0 + days_ms(7));
-  for (uint64_t i = 1; i <= 20; ++i)
-    EXPECT_EQ(stored(i).state, enrollment_state::completed);
+  expect_each_step_once_to_the_end(t0, 20);
   auto s = rt->stats();
   EXPECT_EQ(s.enrolled, 20u);
   EXPECT_EQ(s.resident, 0u);
@@ -474,13 +481,7 @@ TEST_F(Runtime, ARestartArmsEveryWaitingEnrollmentAgain) {
   EXPECT_EQ(r.unknown_sequence, 0u);
   EXPECT_EQ(rt->stats().resident, 0u); // passive until due
   run_to_the_end();
-  auto sent = sends();
-  EXPECT_EQ(sent.size(), 80u);
-  for (const auto& [key, times] : sent)
-    EXPECT_EQ(times, 1) << "enrollment " << key.first << " step " << key.second;
-  EXPECT_EQ(clock.now(), t0 + days_ms(7));
-  for (uint64_t i = 1; i <= 20; ++i)
-    EXPECT_EQ(stored(i).state, enrollment_state::completed);
+  expect_each_step_once_to_the_end(t0, 20);
   // Enrolling an id recovered is refused like any duplicate.
   EXPECT_FALSE(rt->enroll(enrollment_of(3, 3), make_lead(3), false));
 }

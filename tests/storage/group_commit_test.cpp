@@ -21,6 +21,13 @@ std::unique_ptr<store> open_store(const std::string& path,
   return s ? std::move(*s) : nullptr;
 }
 
+// A store whose group commit writes only when flushed (no writer thread).
+std::unique_ptr<store> open_synchronous(const std::string& path) {
+  storage_options o;
+  o.synchronous = true;
+  return open_store(path, o);
+}
+
 write_set one_put(uint64_t i, size_t value_bytes = 40) {
   write_set w;
   w.put(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{i}),
@@ -90,9 +97,7 @@ TEST(GroupCommit, ManyPipeliningProducersShareRounds) {
 
 TEST(GroupCommit, SynchronousModeWritesOnlyWhenFlushed) {
   test::temp_dir dir;
-  storage_options o;
-  o.synchronous = true;
-  auto s = open_store(dir.str(), o);
+  auto s = open_synchronous(dir.str());
   group_commit gc{*s};
   int acked = 0;
   for (uint64_t i = 1; i <= 3; ++i)
@@ -184,9 +189,7 @@ TEST(GroupCommit, StopWritesWhatIsQueuedAndRefusesTheRest) {
 
 TEST(GroupCommit, ASetIsAtomicAcrossColumnFamilies) {
   test::temp_dir dir;
-  storage_options o;
-  o.synchronous = true;
-  auto s = open_store(dir.str(), o);
+  auto s = open_synchronous(dir.str());
   group_commit gc{*s};
   write_set w;
   w.put(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{1}),
@@ -204,9 +207,10 @@ TEST(GroupCommit, ASetIsAtomicAcrossColumnFamilies) {
   EXPECT_TRUE(s->get(cf::history, history)->has_value());
 }
 
-std::string value_of(store& s, uint64_t i) {
+// The value of enrollment `i`'s key in workspace `ws`, or "(none)".
+std::string value_of(store& s, uint64_t i, uint64_t ws = 1) {
   auto v =
-    s.get(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{i}));
+    s.get(cf::enrollments, key::enrollment(workspace_id{ws}, enrollment_id{i}));
   return v && *v ? **v : std::string{"(none)"};
 }
 
@@ -214,9 +218,7 @@ std::string value_of(store& s, uint64_t i) {
 // came in, across sets and within one.
 TEST(GroupCommit, ARoundKeepsTheOrderOfWritesToOneKey) {
   test::temp_dir dir;
-  storage_options o;
-  o.synchronous = true;
-  auto s = open_store(dir.str(), o);
+  auto s = open_synchronous(dir.str());
   group_commit gc{*s};
   auto at = [](uint64_t i) {
     return key::enrollment(workspace_id{1}, enrollment_id{i});
@@ -249,9 +251,7 @@ TEST(GroupCommit, ARoundKeepsTheOrderOfWritesToOneKey) {
 // after; and it does not break the memtable's hinted inserts.
 TEST(GroupCommit, ARangeDeletionCoversOnlyWhatCameBefore) {
   test::temp_dir dir;
-  storage_options o;
-  o.synchronous = true;
-  auto s = open_store(dir.str(), o);
+  auto s = open_synchronous(dir.str());
   group_commit gc{*s};
   auto at = [](uint64_t ws, uint64_t i) {
     return key::enrollment(workspace_id{ws}, enrollment_id{i});
@@ -269,21 +269,15 @@ TEST(GroupCommit, ARangeDeletionCoversOnlyWhatCameBefore) {
   gc.submit(std::move(range), {});
   gc.submit(std::move(after), {});
   EXPECT_EQ(gc.flush_once(), 3u);
-  auto value = [&](uint64_t ws, uint64_t i) {
-    auto v = s->get(cf::enrollments, at(ws, i));
-    return v && *v ? **v : std::string{"(none)"};
-  };
-  EXPECT_EQ(value(2, 5), "(none)");
-  EXPECT_EQ(value(2, 3), "after");
-  EXPECT_EQ(value(1, 5), "kept");
-  EXPECT_EQ(value(3, 1), "after");
+  EXPECT_EQ(value_of(*s, 5, 2), "(none)");
+  EXPECT_EQ(value_of(*s, 3, 2), "after");
+  EXPECT_EQ(value_of(*s, 5, 1), "kept");
+  EXPECT_EQ(value_of(*s, 1, 3), "after");
 }
 
 TEST(GroupCommit, ARangeDeletionFromInsideAWorkspaceIsRefused) {
   test::temp_dir dir;
-  storage_options o;
-  o.synchronous = true;
-  auto s = open_store(dir.str(), o);
+  auto s = open_synchronous(dir.str());
   group_commit gc{*s};
   write_set w;
   w.put(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{1}),
