@@ -247,9 +247,11 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
     for (auto n = pending_enrolls_.load(); n >= bound && !stopped_;
          n = pending_enrolls_.load())
       pending_enrolls_.wait(n);
+  std::string email;
   {
     std::unique_lock lk{mu_};
     if (stopped_ || directory_.count(e.id.value) > 0) return false;
+    email = contact ? contact->email : std::string{};
     auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
     // Counted once the actor exists (spawning throws for an unknown
     // sequence); it counts itself off in its first job, which cannot run
@@ -264,10 +266,15 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
     // first in its mailbox, before any event routed to it.
     caf::anon_send(a, enroll_atom::value, lead_replied);
   }
-  // The lead's index entry, for events addressed to the lead.
+  // The lead's index entries, for events addressed to the lead or to its
+  // company.
   storage::write_set w;
   w.put(storage::cf::leads,
         storage::key::lead_enrollment(e.workspace, e.lead, e.id), {});
+  if (auto domain = storage::key::email_domain(email); !domain.empty())
+    w.put(storage::cf::leads,
+          storage::key::domain_enrollment(e.workspace, domain, e.lead, e.id),
+          {});
   persister_.post(std::move(w), nullptr);
   return true;
 }
@@ -431,13 +438,30 @@ bool runtime::deliver(enrollment_id id, lead_event event,
 void runtime::deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
                               std::optional<time_point> back,
                               std::function<void(size_t)> applied) {
-  io_.post([this, ws, lead, event, back, applied = std::move(applied)] {
+  deliver_to_index(storage::key::lead_enrollments_prefix(ws, lead), {}, event,
+                   back, std::move(applied));
+}
+
+void runtime::deliver_to_domain(workspace_id ws, std::string_view domain,
+                                lead_id except, lead_event event,
+                                std::function<void(size_t)> applied) {
+  deliver_to_index(storage::key::domain_enrollments_prefix(ws, domain), except,
+                   event, std::nullopt, std::move(applied));
+}
+
+void runtime::deliver_to_index(std::string prefix, lead_id except,
+                               lead_event event, std::optional<time_point> back,
+                               std::function<void(size_t)> applied) {
+  io_.post([this, prefix = std::move(prefix), except, event, back,
+            applied = std::move(applied)] {
     std::vector<uint64_t> ids;
     auto scanned = db_.scan_prefix(
-      storage::cf::leads, storage::key::lead_enrollments_prefix(ws, lead),
-      [&](std::string_view k, std::string_view) {
+      storage::cf::leads, prefix, [&](std::string_view k, std::string_view) {
         if (auto id = storage::key::parse_lead_enrollment(k))
           ids.push_back(id->value);
+        else if (auto x = storage::key::parse_domain_enrollment(k);
+                 x && x->lead != except)
+          ids.push_back(x->enrollment.value);
         return true;
       });
     if (!scanned) ids.clear(); // nothing can be confirmed

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -165,6 +167,15 @@ class runtime final : public enrollment_directory {
                        std::optional<time_point> back,
                        std::function<void(size_t)> applied);
 
+  /// As deliver_to_lead, to every enrollment of the workspace's leads whose
+  /// email is at `domain` (storage::key::email_domain), but `except`'s: a
+  /// colleague's reply (the sequences that stop on one halt), or a domain-wide
+  /// do-not-contact entry. Which domains count as a company (not a free-mail
+  /// provider's) is the caller's choice.
+  void deliver_to_domain(workspace_id ws, std::string_view domain,
+                         lead_id except, lead_event event,
+                         std::function<void(size_t)> applied);
+
   /// The live actor of `id`, if it is resident.
   std::optional<enrollment_actor> resident(enrollment_id id) const;
 
@@ -240,6 +251,11 @@ class runtime final : public enrollment_directory {
     std::shared_ptr<delivery_countdown> countdown; // ack only
   };
 
+  // Routes `event` to the enrollments the index entries under `prefix` name
+  // (a lead's or a domain's, but `except`'s), on the I/O pool.
+  void deliver_to_index(std::string prefix, lead_id except, lead_event event,
+                        std::optional<time_point> back,
+                        std::function<void(size_t)> applied);
   void route(const fired_timers& fired);
   // A shard armed a timer due at `due` (ms): wakes the ticker if it would
   // sleep past it.

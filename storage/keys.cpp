@@ -11,6 +11,7 @@ constexpr std::array<std::string_view, cf_count> names{
 constexpr char lead_record_tag = 1;
 constexpr char lead_external_tag = 2;
 constexpr char lead_enrollment_tag = 3;
+constexpr char domain_enrollment_tag = 4;
 
 void put_u64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8)
@@ -122,6 +123,46 @@ std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id) {
 std::optional<enrollment_id> parse_lead_enrollment(std::string_view k) {
   if (k.size() != 25 || k[8] != lead_enrollment_tag) return std::nullopt;
   return enrollment_id{get_uint(k, 17, 8)};
+}
+
+std::string domain_enrollments_prefix(workspace_id ws,
+                                      std::string_view domain) {
+  auto out = with_ws(ws, 2 + domain.size() + 16);
+  out.push_back(domain_enrollment_tag);
+  out.append(domain);
+  out.push_back('\0'); // no domain holds one: "a.b" never prefixes "a.bc"
+  return out;
+}
+
+std::string domain_enrollment(workspace_id ws, std::string_view domain,
+                              lead_id lead, enrollment_id id) {
+  auto out = domain_enrollments_prefix(ws, domain);
+  put_u64(out, lead.value);
+  put_u64(out, id.value);
+  return out;
+}
+
+std::optional<domain_entry> parse_domain_enrollment(std::string_view k) {
+  if (k.size() < 8 + 2 + 16 || k[8] != domain_enrollment_tag ||
+      k[k.size() - 17] != '\0')
+    return std::nullopt;
+  return domain_entry{lead_id{get_uint(k, k.size() - 16, 8)},
+                      enrollment_id{get_uint(k, k.size() - 8, 8)}};
+}
+
+std::string email_domain(std::string_view email) {
+  auto at = email.rfind('@');
+  if (at == std::string_view::npos) return {};
+  auto domain = email.substr(at + 1);
+  while (!domain.empty() && (domain.back() == ' ' || domain.back() == '\t'))
+    domain.remove_suffix(1);
+  std::string out;
+  out.reserve(domain.size());
+  for (char c : domain) {
+    if (c == '\0') return {};
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
 }
 
 std::string lead_external(workspace_id ws, std::string_view external_id) {

@@ -71,6 +71,22 @@ std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id);
 std::string lead_enrollments_prefix(workspace_id ws, lead_id lead);
 /// The enrollment an index key names; nullopt when it is not one.
 std::optional<enrollment_id> parse_lead_enrollment(std::string_view k);
+/// The index entry saying enrollment `id` is of `lead`, whose email is at
+/// `domain` (as email_domain gives it; in cf::leads), and the prefix of all
+/// of a domain's: a company's leads, for colleague replies and domain-wide
+/// do-not-contact entries.
+std::string domain_enrollment(workspace_id ws, std::string_view domain,
+                              lead_id lead, enrollment_id id);
+std::string domain_enrollments_prefix(workspace_id ws, std::string_view domain);
+struct domain_entry {
+  lead_id lead;
+  enrollment_id enrollment;
+};
+/// The lead and enrollment a domain index key names; nullopt when it is not
+/// one.
+std::optional<domain_entry> parse_domain_enrollment(std::string_view k);
+/// The domain of an email address, in lower case; empty when there is none.
+std::string email_domain(std::string_view email);
 std::string history(workspace_id ws, lead_id lead, time_point at,
                     enrollment_id id, uint16_t step, history_event what);
 std::string history_prefix(workspace_id ws, lead_id lead);

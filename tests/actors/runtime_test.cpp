@@ -666,6 +666,47 @@ TEST_F(Runtime, AReplyToTheLeadHaltsItInEverySequence) {
   EXPECT_EQ(*none, 0u);
 }
 
+// A colleague's reply reaches the other leads at the company's domain; the
+// sequences that stop on one halt them.
+TEST_F(Runtime,
+       AColleaguesReplyHaltsTheCompanysOtherLeadsWhereTheSequenceSaysSo) {
+  start_passivating(3);
+  auto stopping = test::w1_shaped_sequence(3);
+  stopping->seq.id = sequence_id{2};
+  stopping->seq.stop_on_colleague_reply = true;
+  rt->add_sequence(std::move(stopping), utc());
+  enroll(3); // leads 1-3 at example.test, in sequence 1, which goes on
+  auto other = make_lead(4);
+  other->email = "someone@other.test";
+  auto five = make_lead(5);
+  five->email = "Five@EXAMPLE.test ";
+  storage::write_set w;
+  for (const auto& l : {other, five})
+    w.put(storage::cf::leads, storage::key::lead(l->workspace, l->id),
+          storage::encode(*l));
+  gc->post(std::move(w), nullptr);
+  gc->flush_once();
+  ASSERT_TRUE(rt->enroll(enrollment_of(4, 4, 2), other, false));
+  ASSERT_TRUE(rt->enroll(enrollment_of(5, 5, 2), five, false));
+  ASSERT_TRUE(rt->enroll(enrollment_of(6, 1, 2), make_lead(1), false));
+  rt->settle();
+
+  std::optional<size_t> applied;
+  rt->deliver_to_domain(workspace_id{1}, "example.test", lead_id{1},
+                        lead_event::colleague_replied,
+                        [&](size_t n) { applied = n; });
+  rt->settle();
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(*applied, 3u); // enrollments 2, 3 and 5
+  EXPECT_EQ(stored(5).state, enrollment_state::colleague_replied);
+  EXPECT_EQ(stored(2).state, enrollment_state::active); // its sequence goes on
+  EXPECT_EQ(stored(6).state, enrollment_state::active); // the replier's own
+  EXPECT_EQ(stored(4).state, enrollment_state::active); // another company
+  run_to_the_end();
+  for (const auto& [key, times] : sends())
+    EXPECT_NE(key.first, 5u);
+}
+
 // The threaded runtime: enroll() waits while max_pending_enrolls enrollments
 // wait for their first job, and goes on once they have had it. The one CAF
 // thread is held by a test actor, so no enrollment can have its first job.

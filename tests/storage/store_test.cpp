@@ -134,6 +134,29 @@ TEST(Store, EnrollmentKeysSortByWorkspaceThenId) {
   EXPECT_EQ(key::workspace_of(k(0x0A0B0C, 1))->value, 0x0A0B0Cu);
 }
 
+TEST(Store, DomainIndexKeysNameTheirLeadAndEnrollment) {
+  auto k = key::domain_enrollment(workspace_id{1}, "acme.test", lead_id{7},
+                                  enrollment_id{9});
+  auto x = key::parse_domain_enrollment(k);
+  ASSERT_TRUE(x);
+  EXPECT_EQ(x->lead, lead_id{7});
+  EXPECT_EQ(x->enrollment, enrollment_id{9});
+  EXPECT_TRUE(k.starts_with(
+    key::domain_enrollments_prefix(workspace_id{1}, "acme.test")));
+  // One domain's prefix never covers another's that extends it.
+  EXPECT_FALSE(key::domain_enrollment(workspace_id{1}, "acme.test.io",
+                                      lead_id{7}, enrollment_id{9})
+                 .starts_with(key::domain_enrollments_prefix(workspace_id{1},
+                                                             "acme.test")));
+  EXPECT_FALSE(key::parse_domain_enrollment(
+    key::lead_enrollment(workspace_id{1}, lead_id{7}, enrollment_id{9})));
+  EXPECT_FALSE(key::parse_lead_enrollment(k));
+  EXPECT_EQ(key::email_domain("Jo.Doe@ACME.Test "), "acme.test");
+  EXPECT_EQ(key::email_domain("a@b@c.example"), "c.example");
+  EXPECT_EQ(key::email_domain("no-at-sign"), "");
+  EXPECT_EQ(key::email_domain("x@"), "");
+}
+
 TEST(Store, KeysSortByWorkspaceThenTime) {
   auto history = [](uint64_t ws, int64_t at, uint64_t id) {
     return key::history(workspace_id{ws}, lead_id{1}, from_ms(at),
