@@ -49,37 +49,41 @@ void serve_all(self_pointer self) {
 // given-back grant frees a slot).
 // Hands `enrollment`'s grant and its outcome to the budget; returns the grant's
 // channel, none when there was no grant. st.mu held.
-std::optional<step_channel>
-settle_ticket(account_state& st, uint64_t enrollment, send_outcome outcome) {
+std::optional<step_channel> settle_ticket(account_state& st,
+                                          uint64_t enrollment,
+                                          send_outcome outcome,
+                                          time_point now) {
   auto it = st.granted.find(enrollment);
   if (it == st.granted.end()) return std::nullopt;
   auto ticket = it->second;
   st.granted.erase(it);
-  st.budget->record(ticket, outcome, st.time->now());
+  st.budget->record(ticket, outcome, now);
   return ticket.kind;
 }
 
 void settle_grant(self_pointer self, uint64_t enrollment,
                   send_outcome outcome) {
-  if (auto kind = settle_ticket(self->state, enrollment, outcome))
+  if (auto kind = settle_ticket(self->state, enrollment, outcome,
+                                self->state.time->now()))
     serve(self, *kind);
 }
 
 } // namespace
 
-bool take_slot(account_state& st, uint64_t enrollment, step_channel kind) {
+bool take_slot(account_state& st, uint64_t enrollment, step_channel kind,
+               time_point now) {
   std::lock_guard lk{st.mu};
   if (!st.queues[index_of(kind)].empty()) return false;
-  auto d = st.budget->request(kind, st.time->now());
+  auto d = st.budget->request(kind, now);
   if (!d.granted) return false;
   st.granted[enrollment] = d.ticket;
   return true;
 }
 
 void settle_slot(account_state& st, const account_actor& account,
-                 uint64_t enrollment, send_outcome outcome) {
+                 uint64_t enrollment, send_outcome outcome, time_point now) {
   std::lock_guard lk{st.mu};
-  auto kind = settle_ticket(st, enrollment, outcome);
+  auto kind = settle_ticket(st, enrollment, outcome, now);
   if (kind && !st.queues[index_of(*kind)].empty())
     caf::anon_send(account, serve_atom::value);
 }

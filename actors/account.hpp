@@ -70,14 +70,15 @@ void init_account_state(account_state& st, const sender_account& acc,
 
 /// Takes a slot of `kind` for `enrollment` without a message, when nothing of
 /// that kind is queued (so the follow-ups-first order holds) and the budget
-/// allows it now; false otherwise (then ask with request_atom).
-bool take_slot(account_state& st, uint64_t enrollment, step_channel kind);
+/// allows it at `now`; false otherwise (then ask with request_atom).
+bool take_slot(account_state& st, uint64_t enrollment, step_channel kind,
+               time_point now);
 
 /// Settles a slot taken or granted, as outcome_atom does, without a message;
 /// asks `account` to serve its queues when a given-back slot could go to one
 /// waiting.
 void settle_slot(account_state& st, const account_actor& account,
-                 uint64_t enrollment, send_outcome outcome);
+                 uint64_t enrollment, send_outcome outcome, time_point now);
 
 /// The state of the live account actor `a` (for take_slot and settle_slot);
 /// it lives as long as the actor.

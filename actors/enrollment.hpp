@@ -156,6 +156,9 @@ struct enrollment_actor_state {
   /// Kept by the directory for reuse: it ignores every message until it is
   /// assigned an enrollment again.
   bool parked = false;
+  /// The clock as read once for the job running (job_clock in
+  /// enrollment.cpp); none between jobs.
+  std::optional<time_point> job_now;
   enrollment e;
   /// Its history so far, written with every snapshot (the lines past the
   /// snapshot's limit go to cf::history).

@@ -158,22 +158,22 @@ namespace {
 // jump the queue: with a request waiting, nothing is taken directly.
 TEST_F(Account, SlotsTakenDirectlyKeepTheCapAndTheQueue) {
   auto& st = state_of(acc);
-  EXPECT_TRUE(take_slot(st, 1, step_channel::email));
-  EXPECT_TRUE(take_slot(st, 2, step_channel::email));
-  EXPECT_FALSE(take_slot(st, 3, step_channel::email)); // cap 2
-  request(4, false);                                   // waits in the queue
+  EXPECT_TRUE(take_slot(st, 1, step_channel::email, clock.now()));
+  EXPECT_TRUE(take_slot(st, 2, step_channel::email, clock.now()));
+  EXPECT_FALSE(take_slot(st, 3, step_channel::email, clock.now())); // cap 2
+  request(4, false); // waits in the queue
   EXPECT_TRUE(grants.empty());
   // A deferral gives a slot back: it goes to the one waiting, not to a
   // direct taker.
-  settle_slot(st, acc, 1, send_outcome::deferred);
-  EXPECT_FALSE(take_slot(st, 5, step_channel::email));
+  settle_slot(st, acc, 1, send_outcome::deferred, clock.now());
+  EXPECT_FALSE(take_slot(st, 5, step_channel::email, clock.now()));
   sched.run();
   EXPECT_EQ(granted_ids(), (std::vector<uint64_t>{4}));
   // Sent stays counted; an unknown grant settles nothing.
-  settle_slot(st, acc, 2, send_outcome::sent);
-  settle_slot(st, acc, 99, send_outcome::deferred);
+  settle_slot(st, acc, 2, send_outcome::sent, clock.now());
+  settle_slot(st, acc, 99, send_outcome::deferred, clock.now());
   sched.run();
-  EXPECT_FALSE(take_slot(st, 6, step_channel::email));
+  EXPECT_FALSE(take_slot(st, 6, step_channel::email, clock.now()));
 }
 
 } // namespace
