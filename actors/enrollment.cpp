@@ -79,7 +79,6 @@ send_request make_request(const enrollment_actor_state& st, const fx::send& s) {
   r.attempt = s.attempt;
   r.account = s.account;
   r.kind = s.kind;
-  r.idempotency_key = idempotency_key(st.e.id, s.step, s.attempt);
   r.due = st.e.due;
   r.to = s.kind == step_channel::email ? st.contact->email
                                        : st.contact->linkedin_url;

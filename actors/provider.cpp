@@ -7,6 +7,10 @@ std::string idempotency_key(enrollment_id e, uint16_t step, uint16_t attempt) {
          std::to_string(attempt);
 }
 
+std::string send_request::idempotency_key() const {
+  return actors::idempotency_key(enrollment, step, attempt);
+}
+
 sim_provider::sim_provider(options o) : options_(o), rng_(o.seed) {
   // nop
 }

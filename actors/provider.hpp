@@ -12,7 +12,7 @@
 
 namespace herald::actors {
 
-/// One send handed to a provider. The idempotency key names the call
+/// One send handed to a provider. Its idempotency key names the call
 /// (enrollment, step and attempt): a provider that supports keys (the webhook
 /// gateway) uses it to answer a repeated call without sending twice.
 struct send_request {
@@ -21,13 +21,15 @@ struct send_request {
   uint16_t attempt = 0;
   account_id account;
   step_channel kind = step_channel::email;
-  std::string idempotency_key;
   /// The email address or the LinkedIn profile URL.
   std::string to;
   std::string subject;
   std::string body;
   /// When the step was due (lateness is measured from it).
   time_point due{};
+
+  /// Formatted when a provider asks (most never do).
+  std::string idempotency_key() const;
 };
 
 /// The key of a call: stable across restarts for the same attempt.

@@ -16,7 +16,6 @@ send_request request_for(uint64_t e, uint16_t step, uint16_t attempt) {
   r.attempt = attempt;
   r.account = account_id{3};
   r.kind = step_channel::email;
-  r.idempotency_key = idempotency_key(r.enrollment, step, attempt);
   r.to = "lead" + std::to_string(e) + "@example.test";
   r.body = "Hello";
   return r;
@@ -43,7 +42,7 @@ TEST(SimProvider, DrawsOutcomesFromSeededRates) {
   EXPECT_NEAR(counts[send_outcome::unknown], 400, 100);
   EXPECT_EQ(counts[send_outcome::failed], 0);
   EXPECT_EQ(a.count(), 20'000u);
-  EXPECT_EQ(a.sent()[4].request.idempotency_key, "enr_0000000000000005:0:1");
+  EXPECT_EQ(a.sent()[4].request.idempotency_key(), "enr_0000000000000005:0:1");
 }
 
 class Channel : public ::testing::Test, public test::deterministic_system {

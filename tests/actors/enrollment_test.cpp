@@ -196,7 +196,7 @@ TEST_F(Enrollment, RunsTheSequenceToTheEnd) {
   EXPECT_EQ(emails[0].request.subject, "Hello Ada");
   EXPECT_EQ(emails[0].request.step, 1);
   EXPECT_EQ(emails[2].request.step, 3);
-  EXPECT_EQ(emails[2].request.idempotency_key, "enr_000000000000002a:3:1");
+  EXPECT_EQ(emails[2].request.idempotency_key(), "enr_000000000000002a:3:1");
   // Day 0, then 3, 2 and 2 days after each previous send: day 7 in all.
   EXPECT_EQ(clock.now(), t0 + days_ms(7));
   auto e = state();
