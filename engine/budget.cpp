@@ -35,6 +35,11 @@ date::local_days account_budget::local_day(time_point t) const {
 
 void account_budget::roll(time_point now) {
   if (today_span_.contains(now)) return;
+  // A time from before today counts as today: callers read the clock before
+  // they take the account's lock, so one may come with a time from just
+  // before midnight after another has rolled the day over. Going back would
+  // zero the new day's counters.
+  if (now < today_span_.begin) return;
   auto today = local_day(now);
   today_span_ = interval{to_utc(local_time{today}, zone_),
                          to_utc(local_time{today + date::days{1}}, zone_)};
@@ -142,9 +147,11 @@ decision account_budget::request(step_channel kind, time_point now) {
   }
   ++count_of(kind);
   ++counts_.in_flight;
-  last_grant_ = now;
+  if (!last_grant_ || *last_grant_ < now) last_grant_ = now;
   ++grants_;
-  if (kind == step_channel::linkedin_invite) invite_times_.push_back(now);
+  if (kind == step_channel::linkedin_invite)
+    invite_times_.insert(
+      std::upper_bound(invite_times_.begin(), invite_times_.end(), now), now);
   return decision::grant(grant_ticket{kind, today, now});
 }
 

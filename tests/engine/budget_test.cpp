@@ -298,6 +298,19 @@ TEST(Budget, RestoredSendsCountAgainstTodayTheWeekAndTheSpacing) {
   EXPECT_EQ(d.reason, budget_reason::weekly_cap);
 }
 
+// Callers read the clock before taking the account's lock: a time from just
+// before midnight may come after the day has rolled over. It counts as today.
+TEST(Budget, ATimeFromBeforeTodayNeverRollsTheDayBack) {
+  account_budget b{email_account(1), zone("UTC")};
+  auto midnight = utc(2026, 12, 2);
+  EXPECT_TRUE(b.request(step_channel::email, midnight + seconds{1}).granted);
+  auto late = b.request(step_channel::email, midnight - seconds{1});
+  EXPECT_FALSE(late.granted);
+  EXPECT_EQ(late.reason, budget_reason::daily_cap);
+  EXPECT_FALSE(b.request(step_channel::email, midnight + seconds{2}).granted);
+  EXPECT_EQ(b.usage(midnight + seconds{2}).emails, 1u);
+}
+
 TEST(SlotQueue, FollowUpsFirstThenByDueTime) {
   slot_queue q;
   auto t = utc(2026, 12, 1, 10);
