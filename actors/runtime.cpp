@@ -10,6 +10,7 @@
 #include <date/tz.h>
 
 #include "storage/codec.hpp"
+#include "storage/history.hpp"
 #include "storage/keys.hpp"
 #include "storage/recovery.hpp"
 
@@ -247,35 +248,35 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
     for (auto n = pending_enrolls_.load(); n >= bound && !stopped_;
          n = pending_enrolls_.load())
       pending_enrolls_.wait(n);
-  std::string email;
-  {
-    std::unique_lock lk{mu_};
-    if (stopped_ || directory_.count(e.id.value) > 0) return false;
-    email = contact ? contact->email : std::string{};
-    auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
-    // Counted once the actor exists (spawning throws for an unknown
-    // sequence); it counts itself off in its first job, which cannot run
-    // before the message below.
-    if (counted) pending_enrolls_.fetch_add(1);
-    entry x;
-    x.actor = a;
-    x.ws = e.workspace;
-    directory_.emplace(e.id.value, x);
-    ++resident_;
-    // Sent under the lock, like every routed input: the enrollment comes
-    // first in its mailbox, before any event routed to it.
-    caf::anon_send(a, enroll_atom::value, lead_replied);
-  }
+  serving_ = true;
+  std::unique_lock lk{mu_};
+  if (stopped_ || directory_.count(e.id.value) > 0) return false;
   // The lead's index entries, for events addressed to the lead or to its
-  // company.
+  // company: queued before the enrollment's first snapshot can be (the group
+  // commit writes in order), so a recovered enrollment is always indexed.
   storage::write_set w;
   w.put(storage::cf::leads,
         storage::key::lead_enrollment(e.workspace, e.lead, e.id), {});
-  if (auto domain = storage::key::email_domain(email); !domain.empty())
-    w.put(storage::cf::leads,
-          storage::key::domain_enrollment(e.workspace, domain, e.lead, e.id),
-          {});
+  if (contact)
+    if (auto domain = storage::key::email_domain(contact->email);
+        !domain.empty())
+      w.put(storage::cf::leads,
+            storage::key::domain_enrollment(e.workspace, domain, e.lead, e.id),
+            {});
+  auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
   persister_.post(std::move(w), nullptr);
+  // Counted once the actor exists (spawning throws for an unknown sequence);
+  // it counts itself off in its first job, which cannot run before the
+  // message below.
+  if (counted) pending_enrolls_.fetch_add(1);
+  entry x;
+  x.actor = a;
+  x.ws = e.workspace;
+  directory_.emplace(e.id.value, x);
+  ++resident_;
+  // Sent under the lock, like every routed input: the enrollment comes first
+  // in its mailbox, before any event routed to it.
+  caf::anon_send(a, enroll_atom::value, lead_replied);
   return true;
 }
 
@@ -291,6 +292,14 @@ bool counts_as_sent(history_event what) {
 } // namespace
 
 storage::expected<runtime::recovery_totals> runtime::recover() {
+  // Nothing may reach an enrollment before its restart does, and no slot be
+  // taken before the budgets count what storage says was sent.
+  if (serving_)
+    return storage::storage_error{
+      storage::errc::invalid_argument,
+      "recover() must come once, before enroll(), any event, control or tick",
+      {}};
+  serving_ = true;
   auto started = std::chrono::steady_clock::now();
   recovery_totals t;
   std::vector<uint64_t> in_flight;
@@ -303,26 +312,51 @@ storage::expected<runtime::recovery_totals> runtime::recover() {
   std::unordered_map<uint64_t, std::vector<past_send>> sends;
   const auto now = time_.now();
   const auto since = now - days_ms(8);
+  std::optional<storage::storage_error> spill_failure;
   auto scanned = storage::scan_snapshots(db_, [&](const auto& snapshot) {
     const auto& e = snapshot.e;
+    std::shared_ptr<const sequence_env> sequence;
+    {
+      std::shared_lock lk{mu_};
+      if (auto it = sequences_.find(e.sequence.value); it != sequences_.end())
+        sequence = it->second.first;
+    }
+    if (!sequence) {
+      ++t.unknown_sequence;
+      return;
+    }
+    const auto& steps = sequence->seq.steps;
+    auto count = [&](const storage::history_entry& line) {
+      if (counts_as_sent(line.what) && line.account.valid() &&
+          line.at > since && line.step < steps.size())
+        sends[line.account.value].push_back(
+          {steps[line.step].channel, line.at});
+    };
+    for (const auto& line : snapshot.history)
+      count(line);
+    if (snapshot.history.size() >= storage::snapshot_history_limit) {
+      // Later lines went to cf::history: rare (repeated deferrals).
+      auto spilled =
+        storage::read_spilled_history(db_, e.workspace, e.lead, e.id);
+      if (!spilled)
+        spill_failure = spilled.error();
+      else
+        for (const auto& line : *spilled)
+          count(line);
+    }
+    // An open intent's call may have been made: its slot stays spent.
+    if (storage::has_open_intent(e) && e.position < steps.size()) {
+      auto kind = steps[e.position].channel;
+      if (auto account = e.sender(account_channel(kind)); account.valid())
+        sends[account.value].push_back({kind, now});
+    }
     bool armed = storage::is_armed(e);
     {
       std::unique_lock lk{mu_};
-      auto seq = sequences_.find(e.sequence.value);
-      if (seq == sequences_.end()) {
-        ++t.unknown_sequence;
-        return;
-      }
-      const auto& steps = seq->second.first->seq.steps;
-      for (const auto& line : snapshot.history)
-        if (counts_as_sent(line.what) && line.account.valid() &&
-            line.at > since && line.step < steps.size())
-          sends[line.account.value].push_back(
-            {steps[line.step].channel, line.at});
       entry x;
       x.ws = e.workspace;
       if (armed) x.armed = e.generation;
-      if (!directory_.emplace(e.id.value, x).second) return; // enrolled since
+      if (!directory_.emplace(e.id.value, x).second) return;
     }
     ++t.enrollments;
     if (armed) {
@@ -334,6 +368,7 @@ storage::expected<runtime::recovery_totals> runtime::recover() {
                   e.state == enrollment_state::active && !e.paused;
     if (asking || storage::has_open_intent(e)) in_flight.push_back(e.id.value);
   });
+  if (spill_failure) return *spill_failure;
   if (!scanned) return scanned.error();
   for (const auto& [account, made] : sends) {
     std::shared_lock lk{mu_};
@@ -431,6 +466,7 @@ bool runtime::hold_for_activation(uint64_t id, entry& x, input in) {
 
 bool runtime::deliver(enrollment_id id, lead_event event,
                       std::optional<time_point> back) {
+  serving_ = true;
   return route_input(
     id.value, input{input::event, event, back ? to_ms(*back) : -1, nullptr});
 }
@@ -438,6 +474,7 @@ bool runtime::deliver(enrollment_id id, lead_event event,
 void runtime::deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
                               std::optional<time_point> back,
                               std::function<void(size_t)> applied) {
+  serving_ = true;
   deliver_to_index(storage::key::lead_enrollments_prefix(ws, lead), {}, event,
                    back, std::move(applied));
 }
@@ -445,6 +482,7 @@ void runtime::deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
 void runtime::deliver_to_domain(workspace_id ws, std::string_view domain,
                                 lead_id except, lead_event event,
                                 std::function<void(size_t)> applied) {
+  serving_ = true;
   deliver_to_index(storage::key::domain_enrollments_prefix(ws, domain), except,
                    event, std::nullopt, std::move(applied));
 }
@@ -556,6 +594,7 @@ void runtime::written(enrollment_id id, uint64_t number, bool ok) {
 }
 
 bool runtime::control(account_id id, account_event event) {
+  serving_ = true;
   std::shared_lock lk{mu_};
   auto it = accounts_.find(id.value);
   if (it == accounts_.end()) return false;
@@ -611,6 +650,7 @@ void runtime::route(const fired_timers& fired) {
 // -- time ---------------------------------------------------------------------
 
 void runtime::tick() {
+  serving_ = true;
   caf::anon_send(driver_, advance_atom::value, to_ms(time_.now()));
 }
 

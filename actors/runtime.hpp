@@ -137,8 +137,9 @@ class runtime final : public enrollment_directory {
   /// the last week's sends again, and those with a slot request or an open
   /// send intent are activated to redo or resolve it (ev::restarted). Call
   /// once, after the accounts, channels and sequences are added and before
-  /// enroll() or any event. Fails on a snapshot that does not decode or a
-  /// broken scan, naming the key: do not serve then.
+  /// enroll(), any event, control, tick() or the ticker: it is refused after
+  /// them. Fails on a snapshot that does not decode or a broken scan, naming
+  /// the key: do not serve then.
   storage::expected<recovery_totals> recover();
 
   /// Starts `e` (new, with its senders bound) for `contact`. The lead must be
@@ -334,6 +335,9 @@ class runtime final : public enrollment_directory {
   bool ticker_poke_ = false;
   std::thread ticker_;
   std::atomic<bool> stopped_{false};
+  /// Set by the first enroll(), event, control or tick: recover() refuses to
+  /// run after it.
+  std::atomic<bool> serving_{false};
 };
 
 } // namespace herald::actors

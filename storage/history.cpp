@@ -1,6 +1,7 @@
 #include "storage/history.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <tuple>
 
@@ -8,6 +9,44 @@
 #include "storage/keys.hpp"
 
 namespace herald::storage {
+
+namespace {
+
+// Calls fn for each line of `lead` in cf::history, oldest first; fails on one
+// that does not decode.
+status scan_spilled(const store& db, workspace_id ws, lead_id lead,
+                    const std::function<void(const history_entry&)>& fn) {
+  std::optional<storage_error> failure;
+  auto scanned =
+    db.scan_prefix(cf::history, key::history_prefix(ws, lead),
+                   [&](std::string_view k, std::string_view v) {
+                     auto line = decode_history_entry(v);
+                     if (!line) {
+                       failure = storage_error{
+                         errc::bad_value, line.error().message, printable(k)};
+                       return false;
+                     }
+                     fn(*line);
+                     return true;
+                   });
+  if (!scanned) return scanned.error();
+  if (failure) return *failure;
+  return done{};
+}
+
+} // namespace
+
+expected<std::vector<history_entry>> read_spilled_history(const store& db,
+                                                          workspace_id ws,
+                                                          lead_id lead,
+                                                          enrollment_id id) {
+  std::vector<history_entry> lines;
+  auto scanned = scan_spilled(db, ws, lead, [&](const history_entry& line) {
+    if (line.enrollment == id) lines.push_back(line);
+  });
+  if (!scanned) return scanned.error();
+  return lines;
+}
 
 expected<std::vector<history_entry>>
 read_lead_history(const store& db, workspace_id ws, lead_id lead) {
@@ -41,15 +80,9 @@ read_lead_history(const store& db, workspace_id ws, lead_id lead) {
     lines.insert(lines.end(), snapshot->history.begin(),
                  snapshot->history.end());
   }
-  scanned = db.scan_prefix(cf::history, key::history_prefix(ws, lead),
-                           [&](std::string_view k, std::string_view v) {
-                             auto line = decode_history_entry(v);
-                             if (!line) return fail(line.error().message, k);
-                             lines.push_back(*line);
-                             return true;
-                           });
+  scanned = scan_spilled(
+    db, ws, lead, [&](const history_entry& line) { lines.push_back(line); });
   if (!scanned) return scanned.error();
-  if (failure) return *failure;
   std::stable_sort(lines.begin(), lines.end(),
                    [](const history_entry& a, const history_entry& b) {
                      return std::tie(a.at, a.enrollment.value, a.step) <

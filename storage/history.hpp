@@ -15,4 +15,11 @@ namespace herald::storage {
 expected<std::vector<history_entry>>
 read_lead_history(const store& db, workspace_id ws, lead_id lead);
 
+/// The lines of enrollment `id` (of `lead`) that went to cf::history past its
+/// snapshot's limit, oldest first.
+expected<std::vector<history_entry>> read_spilled_history(const store& db,
+                                                          workspace_id ws,
+                                                          lead_id lead,
+                                                          enrollment_id id);
+
 } // namespace herald::storage

@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
     auto seq = test::w1_shaped_sequence(0);
     seq->seq.schedule.day = day;
     rt.add_sequence(seq, utc);
-    rt.start_ticker(std::chrono::milliseconds{1});
     if (mode == "fresh") {
+      rt.start_ticker(std::chrono::milliseconds{1});
       storage::write_set w;
       for (uint64_t i = 1; i <= leads; ++i)
         w.put(storage::cf::leads,
@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(recovered->enrollments),
                    static_cast<unsigned long long>(recovered->armed),
                    static_cast<unsigned long long>(recovered->resolved));
+      rt.start_ticker(std::chrono::milliseconds{1});
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
     while (std::chrono::steady_clock::now() < deadline) {

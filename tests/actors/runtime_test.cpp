@@ -468,6 +468,26 @@ TEST_F(Runtime, AnAnswerAfterTheCallComesBackAsAMessage) {
   EXPECT_EQ(email.count(), 3u);
 }
 
+TEST_F(Runtime, RecoverComesOnceAndBeforeAnythingElse) {
+  start(0);
+  EXPECT_TRUE(rt->recover());
+  EXPECT_FALSE(rt->recover()); // budgets would count twice
+  auto fresh = [&] {
+    rt->stop();
+    rt.reset();
+    gc->stop();
+    gc.reset();
+    db.reset();
+    start(0);
+  };
+  fresh();
+  rt->tick();
+  EXPECT_FALSE(rt->recover());
+  fresh();
+  enroll(1);
+  EXPECT_FALSE(rt->recover());
+}
+
 TEST_F(Runtime, ARestartArmsEveryWaitingEnrollmentAgain) {
   start(0);
   auto t0 = clock.now();
@@ -550,6 +570,52 @@ TEST_F(Runtime, ARestartKeepsTodaysSendsAgainstTheCaps) {
   EXPECT_EQ(linkedin.count(), 5u);
   for (const auto& [key, times] : sends())
     EXPECT_EQ(times, 1);
+}
+
+// Slots spent on calls whose outcome was never recorded stay spent.
+TEST_F(Runtime, ARestartKeepsTheSlotsOfOpenIntentsSpent) {
+  invites_per_day = 2;
+  answering_later invites; // never answers
+  start(0, {}, &invites);
+  enroll(2);
+  rt->advance();
+  rt->settle();
+  ASSERT_EQ(invites.requests.size(), 2u);
+  answering_later after;
+  auto r = restart(0, &after);
+  EXPECT_EQ(r.resolved, 2u);
+  EXPECT_EQ(r.sends_counted, 2u);
+  rt->enroll(enrollment_of(3, 3), store_leads(3, 3)[0], false);
+  rt->advance();
+  rt->settle();
+  EXPECT_TRUE(after.requests.empty()); // today's two are spent
+  run_until(date::floor<date::days>(clock.now()) + date::days{1});
+  ASSERT_EQ(after.requests.size(), 1u);
+  EXPECT_EQ(after.requests[0].enrollment, enrollment_id{3});
+}
+
+// Sends recorded past a snapshot's 32 history lines count too.
+TEST_F(Runtime, ARestartCountsSendsRecordedPastTheSnapshotsLines) {
+  invites_per_day = 1;
+  answering_later invites;
+  start(0, {}, &invites);
+  enroll(1);
+  rt->advance();
+  rt->settle();
+  for (size_t i = 0; i < storage::snapshot_history_limit + 2; ++i) {
+    ASSERT_EQ(invites.requests.size(), i + 1);
+    invites.answers[i](send_report{send_outcome::deferred, "busy"});
+    rt->settle();
+  }
+  invites.answers.back()(send_report{send_outcome::sent, "at last"});
+  rt->settle();
+  ASSERT_EQ(stored(1).position, 1);
+  auto r = restart(0);
+  EXPECT_EQ(r.sends_counted, 1u);
+  rt->enroll(enrollment_of(2, 2), store_leads(2, 2)[0], false);
+  rt->advance();
+  rt->settle();
+  EXPECT_EQ(linkedin.count(), 0u); // the day's one invite went before
 }
 
 TEST_F(Runtime, ARestartAsksAgainForTheSlotADeferredSendWaitsFor) {
