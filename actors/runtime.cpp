@@ -10,9 +10,7 @@
 #include <date/tz.h>
 
 #include "storage/codec.hpp"
-#include "storage/history.hpp"
 #include "storage/keys.hpp"
-#include "storage/recovery.hpp"
 
 namespace herald::actors {
 
@@ -280,114 +278,6 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   return true;
 }
 
-namespace {
-
-// Whether a history line says a send went out (or may have): what a budget
-// keeps counted.
-bool counts_as_sent(history_event what) {
-  return what == history_event::sent || what == history_event::bounced ||
-         what == history_event::uncertain;
-}
-
-} // namespace
-
-storage::expected<runtime::recovery_totals> runtime::recover() {
-  // Nothing may reach an enrollment before its restart does, and no slot be
-  // taken before the budgets count what storage says was sent.
-  if (serving_)
-    return storage::storage_error{
-      storage::errc::invalid_argument,
-      "recover() must come once, before enroll(), any event, control or tick",
-      {}};
-  serving_ = true;
-  auto started = std::chrono::steady_clock::now();
-  recovery_totals t;
-  std::vector<uint64_t> in_flight;
-  // The sends of the last week, by account, from the history lines the
-  // snapshots carry: the budgets count them again.
-  struct past_send {
-    step_channel kind;
-    time_point at;
-  };
-  std::unordered_map<uint64_t, std::vector<past_send>> sends;
-  const auto now = time_.now();
-  const auto since = now - days_ms(8);
-  std::optional<storage::storage_error> spill_failure;
-  auto scanned = storage::scan_snapshots(db_, [&](const auto& snapshot) {
-    const auto& e = snapshot.e;
-    std::shared_ptr<const sequence_env> sequence;
-    {
-      std::shared_lock lk{mu_};
-      if (auto it = sequences_.find(e.sequence.value); it != sequences_.end())
-        sequence = it->second.first;
-    }
-    if (!sequence) {
-      ++t.unknown_sequence;
-      return;
-    }
-    const auto& steps = sequence->seq.steps;
-    auto count = [&](const storage::history_entry& line) {
-      if (counts_as_sent(line.what) && line.account.valid() &&
-          line.at > since && line.step < steps.size())
-        sends[line.account.value].push_back(
-          {steps[line.step].channel, line.at});
-    };
-    for (const auto& line : snapshot.history)
-      count(line);
-    if (snapshot.history.size() >= storage::snapshot_history_limit) {
-      // Later lines went to cf::history: rare (repeated deferrals).
-      auto spilled =
-        storage::read_spilled_history(db_, e.workspace, e.lead, e.id);
-      if (!spilled)
-        spill_failure = spilled.error();
-      else
-        for (const auto& line : *spilled)
-          count(line);
-    }
-    // An open intent's call may have been made: its slot stays spent.
-    if (storage::has_open_intent(e) && e.position < steps.size()) {
-      auto kind = steps[e.position].channel;
-      if (auto account = e.sender(account_channel(kind)); account.valid())
-        sends[account.value].push_back({kind, now});
-    }
-    bool armed = storage::is_armed(e);
-    {
-      std::unique_lock lk{mu_};
-      entry x;
-      x.ws = e.workspace;
-      if (armed) x.armed = e.generation;
-      if (!directory_.emplace(e.id.value, x).second) return;
-    }
-    ++t.enrollments;
-    if (armed) {
-      arm_timer(*shard_states_[e.id.value % shard_states_.size()],
-                timer_entry{e.id.value, to_ms(e.due), e.generation});
-      ++t.armed;
-    }
-    bool asking = e.phase == enrollment_phase::awaiting_slot &&
-                  e.state == enrollment_state::active && !e.paused;
-    if (asking || storage::has_open_intent(e)) in_flight.push_back(e.id.value);
-  });
-  if (spill_failure) return *spill_failure;
-  if (!scanned) return scanned.error();
-  for (const auto& [account, made] : sends) {
-    std::shared_lock lk{mu_};
-    auto it = account_states_.find(account);
-    if (it == account_states_.end()) continue;
-    auto& st = *it->second;
-    std::lock_guard budget_lock{st.mu};
-    for (const auto& s : made)
-      st.budget->restore(s.kind, s.at, now);
-    t.sends_counted += made.size();
-  }
-  for (auto id : in_flight)
-    if (route_input(id, input{input::restart, lead_event::reply, 0, nullptr}))
-      ++t.resolved;
-  t.took = std::chrono::duration_cast<duration>(
-    std::chrono::steady_clock::now() - started);
-  return t;
-}
-
 void runtime::send_input(const enrollment_actor& a, const input& in) {
   if (in.kind == input::restart) {
     caf::anon_send(a, restart_atom::value);
@@ -647,79 +537,7 @@ void runtime::route(const fired_timers& fired) {
   }
 }
 
-// -- time ---------------------------------------------------------------------
-
-void runtime::tick() {
-  serving_ = true;
-  caf::anon_send(driver_, advance_atom::value, to_ms(time_.now()));
-}
-
-void runtime::armed(int64_t due) {
-  auto earliest = earliest_armed_.load();
-  while (due < earliest &&
-         !earliest_armed_.compare_exchange_weak(earliest, due))
-    continue;
-  // Paired with the ticker's store of planned_wake_ and its re-read of
-  // earliest_armed_: one of the two sides sees the other's write.
-  if (due < planned_wake_.load()) {
-    std::lock_guard lk{ticker_mu_};
-    ticker_poke_ = true;
-    ticker_cv_.notify_all();
-  }
-}
-
-void runtime::start_ticker(duration period) {
-  ticker_ = std::thread{[this, period] {
-    const auto period_ms = std::max<int64_t>(1, period.count());
-    const int64_t awake = std::numeric_limits<int64_t>::min();
-    std::unique_lock lk{ticker_mu_};
-    while (!ticker_stop_) {
-      // Awake: from here, an armed timer is either in a shard's answer to this
-      // tick or in earliest_armed_.
-      planned_wake_.store(awake);
-      earliest_armed_.store(std::numeric_limits<int64_t>::max());
-      auto asked = answers_.load() + shards_.size();
-      auto fired_before = fired_.load();
-      lk.unlock();
-      tick();
-      lk.lock();
-      // The shards' answers, waited for briefly: a busy system ticks on.
-      bool answered =
-        ticker_cv_.wait_for(lk, std::chrono::milliseconds{5} + period, [&] {
-          return ticker_stop_ || answers_.load() >= asked;
-        });
-      // Nothing came due: a moment for kept actors beyond keep_parked to quit
-      // (their terminations are dear: a burst of completions should not pay
-      // for them during the burst); back soon while some are left.
-      size_t excess = 0;
-      if (answered && fired_.load() == fired_before) {
-        lk.unlock();
-        excess = trim_parked(4096);
-        lk.lock();
-      }
-      auto now = to_ms(time_.now());
-      int64_t wake = now + period_ms;
-      if (answered) {
-        int64_t next = std::numeric_limits<int64_t>::max();
-        for (size_t i = 0; i < shards_.size(); ++i)
-          if (auto n = next_due_[i].load(); n >= 0) next = std::min(next, n);
-        wake = std::max(std::min(next, now + options_.ticker_max_sleep.count()),
-                        wake);
-      }
-      if (excess > 0) wake = std::min(wake, now + 10 * period_ms);
-      // Store, then look: a timer armed after the store sees the plan and
-      // pokes; one armed before it is in earliest_armed_.
-      planned_wake_.store(wake);
-      if (auto earliest = earliest_armed_.load(); earliest < wake) {
-        wake = std::max(earliest, now + period_ms);
-        planned_wake_.store(wake);
-      }
-      ticker_cv_.wait_for(lk, std::chrono::milliseconds{wake - now},
-                          [this] { return ticker_stop_ || ticker_poke_; });
-      ticker_poke_ = false;
-    }
-  }};
-}
+// -- deterministic mode ------------------------------------------------------
 
 size_t runtime::settle() {
   auto* sched = coordinator(*sys_);
