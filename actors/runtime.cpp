@@ -247,11 +247,10 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
          n = pending_enrolls_.load())
       pending_enrolls_.wait(n);
   serving_ = true;
-  std::unique_lock lk{mu_};
-  if (stopped_ || directory_.count(e.id.value) > 0) return false;
   // The lead's index entries, for events addressed to the lead or to its
-  // company: queued before the enrollment's first snapshot can be (the group
-  // commit writes in order), so a recovered enrollment is always indexed.
+  // company: queued (under the lock) before the enrollment's first snapshot
+  // can be, since the group commit writes in order, so a recovered enrollment
+  // is always indexed. Built before the lock, which every route takes.
   storage::write_set w;
   w.put(storage::cf::leads,
         storage::key::lead_enrollment(e.workspace, e.lead, e.id), {});
@@ -261,6 +260,8 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
       w.put(storage::cf::leads,
             storage::key::domain_enrollment(e.workspace, domain, e.lead, e.id),
             {});
+  std::unique_lock lk{mu_};
+  if (stopped_ || directory_.count(e.id.value) > 0) return false;
   auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
   persister_.post(std::move(w), nullptr);
   // Counted once the actor exists (spawning throws for an unknown sequence);
