@@ -9,6 +9,7 @@
 #include <caf/send.hpp>
 #include <date/tz.h>
 
+#include "actors/scheduler.hpp"
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
 
@@ -48,14 +49,18 @@ runtime::runtime(const runtime_options& o, const clock& time,
   } else {
     cfg_->set("scheduler.max-threads",
               static_cast<caf::config_value::integer>(threads));
-    // An idle worker polls briefly, then sleeps on its condition variable
-    // (woken by the next enqueue) instead of CAF's 500 polls 50 µs apart:
-    // under light load (a step every millisecond) those polls cost 4x the
-    // CPU of the work itself, and at full load they change nothing.
-    cfg_->set("work-stealing.aggressive-poll-attempts",
-              caf::config_value::integer{20});
-    cfg_->set("work-stealing.moderate-poll-attempts",
-              caf::config_value::integer{0});
+    if (o.caf_work_stealing) {
+      // An idle worker polls briefly, then sleeps on its condition variable
+      // (woken by the next enqueue) instead of CAF's 500 polls 50 µs apart:
+      // under light load (a step every millisecond) those polls cost 4x the
+      // CPU of the work itself, and at full load they change nothing.
+      cfg_->set("work-stealing.aggressive-poll-attempts",
+                caf::config_value::integer{20});
+      cfg_->set("work-stealing.moderate-poll-attempts",
+                caf::config_value::integer{0});
+    } else {
+      use_lean_scheduler(*cfg_);
+    }
   }
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   auto n = o.shards > 0 ? o.shards : threads;

@@ -35,6 +35,9 @@ struct runtime_options {
   /// switching than it gains: on two cores, one CAF thread sends twice as
   /// fast as two.
   size_t threads = 0;
+  /// CAF's own work-stealing scheduler instead of herald's (scheduler.hpp),
+  /// for comparison: the same jobs at about a quarter more instructions.
+  bool caf_work_stealing = false;
   /// Timer shards, enrollments spread over them by id; 0: one per thread.
   size_t shards = 0;
   /// CAF's testing scheduler and no threads of herald's own: nothing runs

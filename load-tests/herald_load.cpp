@@ -48,6 +48,8 @@ struct options {
   std::string mode = "throughput";
   storage::durability durability = storage::durability::sync;
   size_t threads = 0;
+  /// CAF's work-stealing scheduler instead of herald's (for comparison).
+  bool caf_work_stealing = false;
   int timeout_s = 600;
   /// Give up when no send happened for this long.
   int stall_s = 30;
@@ -73,7 +75,8 @@ struct options {
     stderr,
     "herald-load: %s\nusage: herald-load w1 [--leads N] [--workspaces N] "
     "[--mode throughput|lateness] [--durability sync|async] "
-    "[--threads N] [--timeout-s N] [--stall-s N] [--linger-us N] [--round-kib "
+    "[--threads N] [--scheduler herald|caf] [--timeout-s N] [--stall-s N] "
+    "[--linger-us N] [--round-kib "
     "N] [--passivate-after-ms N] [--max-pending-enrolls N] [--max-parked N] "
     "[--sends-csv "
     "FILE]\n"
@@ -101,6 +104,8 @@ options parse(int argc, char** argv) {
         o.w1.workspaces = static_cast<uint32_t>(std::stoul(value));
       else if (flag == "--threads")
         o.threads = std::stoul(value);
+      else if (flag == "--scheduler" && (value == "herald" || value == "caf"))
+        o.caf_work_stealing = value == "caf";
       else if (flag == "--timeout-s")
         o.timeout_s = std::stoi(value);
       else if (flag == "--stall-s")
@@ -371,6 +376,7 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
       {"reply_pct", c.reply_pct},
       {"day_ms", c.day_ms},
       {"threads", opt.threads},
+      {"scheduler", opt.caf_work_stealing ? "caf" : "herald"},
       {"max_pending_enrolls", opt.max_pending_enrolls},
       {"max_parked", opt.max_parked},
       {"cores", std::thread::hardware_concurrency()}}},
@@ -481,6 +487,7 @@ int run_memory(const options& opt, storage::store& db,
   gc.flush_once();
   runtime_options again_options;
   again_options.threads = opt.threads;
+  again_options.caf_work_stealing = opt.caf_work_stealing;
   runtime again{again_options, time, db, gc};
   w1_world again_world{c, again, gc, time, 3};
   auto rss_before_recovery = herald::load::rss().now_bytes;
@@ -555,6 +562,7 @@ int main(int argc, char** argv) {
     system_clock time;
     runtime_options ro;
     ro.threads = opt.threads;
+    ro.caf_work_stealing = opt.caf_work_stealing;
     if (opt.passivate_after_ms >= 0)
       ro.passivate_after = duration{opt.passivate_after_ms};
     if (opt.max_pending_enrolls >= 0)
