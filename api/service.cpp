@@ -1,0 +1,539 @@
+#include "api/service.hpp"
+
+#include <charconv>
+
+#include <boost/json.hpp>
+#include <date/date.h>
+#include <simdjson.h>
+
+#include "engine/zones.hpp"
+
+namespace herald::api {
+
+namespace json = boost::json;
+
+namespace {
+
+enum class auth_kind : uint8_t { none, admin, workspace };
+
+constexpr size_t max_name_bytes = 200;
+constexpr size_t max_zone_bytes = 64;
+constexpr size_t max_holidays = 366;
+constexpr size_t default_limit = 100;
+constexpr size_t max_limit = 1000;
+// POST /v1/admin/clock moves at most ten years at once.
+constexpr int64_t max_advance_s = int64_t{10} * 366 * 86400;
+
+response answer(const request& req, http::status status, std::string body) {
+  response res{status, req.version()};
+  res.set(http::field::server, "herald");
+  res.keep_alive(req.keep_alive());
+  if (!body.empty()) res.set(http::field::content_type, "application/json");
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+response answer(const request& req, http::status status,
+                const json::value& body) {
+  return answer(req, status, json::serialize(body));
+}
+
+// API.md's error shape: {"error": {"code", "message", "field"?}}.
+response error(const request& req, http::status status, std::string_view code,
+               std::string_view message, std::string_view field = {}) {
+  json::object e{{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  return answer(req, status, json::object{{"error", std::move(e)}});
+}
+
+response invalid(const request& req, std::string_view field,
+                 std::string_view message) {
+  return error(req, http::status::bad_request, "invalid_field", message, field);
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// The value of `name` in a query string (nullopt when absent).
+std::optional<std::string_view> query_param(std::string_view query,
+                                            std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto part = query.substr(0, amp);
+    auto eq = part.find('=');
+    if (part.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string_view{}
+                                          : part.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::string_view bearer(const request& req) {
+  auto h = req[http::field::authorization];
+  std::string_view v{h.data(), h.size()};
+  constexpr std::string_view scheme = "Bearer ";
+  if (!v.starts_with(scheme)) return {};
+  return v.substr(scheme.size());
+}
+
+simdjson::dom::parser& json_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+// The body as a JSON object, or the answer saying why it is not one.
+std::variant<simdjson::dom::object, response> json_body(const request& req,
+                                                        size_t max_bytes) {
+  auto type = req[http::field::content_type];
+  std::string_view t{type.data(), type.size()};
+  auto semi = t.find(';');
+  auto media = t.substr(0, semi);
+  while (!media.empty() && media.back() == ' ')
+    media.remove_suffix(1);
+  if (media != "application/json")
+    return error(req, http::status::unsupported_media_type,
+                 "unsupported_media_type", "the body must be application/json");
+  if (req.body().size() > max_bytes)
+    return error(req, http::status::payload_too_large, "body_too_large",
+                 "the body is larger than " + std::to_string(max_bytes) +
+                   " bytes");
+  simdjson::dom::element doc;
+  if (auto e = json_parser().parse(req.body()).get(doc); e)
+    return error(req, http::status::bad_request, "invalid_json",
+                 std::string{"the body is not valid JSON: "} +
+                   simdjson::error_message(e));
+  simdjson::dom::object obj;
+  if (doc.get(obj))
+    return error(req, http::status::bad_request, "invalid_json",
+                 "the body must be a JSON object");
+  return obj;
+}
+
+std::string format_day(date::local_days d) { return date::format("%F", d); }
+
+std::string format_time(time_point t) { return date::format("%FT%TZ", t); }
+
+json::object workspace_json(const workspace& w) {
+  json::array holidays;
+  for (auto d : w.holidays)
+    holidays.emplace_back(format_day(d));
+  return json::object{{"id", to_string(w.id)},
+                      {"name", w.name},
+                      {"timezone", w.timezone},
+                      {"holidays", std::move(holidays)}};
+}
+
+// A string field of at most `max` bytes, not empty unless `may_be_empty`.
+std::optional<std::string> string_field(simdjson::dom::element v, size_t max,
+                                        bool may_be_empty, std::string& why) {
+  std::string_view s;
+  if (v.get(s)) {
+    why = "must be a string";
+    return std::nullopt;
+  }
+  if (s.empty() && !may_be_empty) {
+    why = "must not be empty";
+    return std::nullopt;
+  }
+  if (s.size() > max) {
+    why = "must be at most " + std::to_string(max) + " bytes";
+    return std::nullopt;
+  }
+  return std::string{s};
+}
+
+// Digits at [at, at + n) of `s` as a number; nullopt unless all are digits.
+std::optional<int> digits(std::string_view s, size_t at, size_t n) {
+  if (at + n > s.size()) return std::nullopt;
+  int v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+// YYYY-MM-DD, a real date.
+std::optional<date::local_days> parse_day(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  auto y = digits(s, 0, 4), m = digits(s, 5, 2), d = digits(s, 8, 2);
+  if (!y || !m || !d) return std::nullopt;
+  date::year_month_day ymd{date::year{*y},
+                           date::month{static_cast<unsigned>(*m)},
+                           date::day{static_cast<unsigned>(*d)}};
+  if (!ymd.ok()) return std::nullopt;
+  return date::local_days{ymd};
+}
+
+// YYYY-MM-DDTHH:MM:SS[.fff]Z (RFC 3339 in UTC), to the millisecond.
+std::optional<time_point> parse_time(std::string_view s) {
+  if (s.size() < 20 || s.back() != 'Z' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':')
+    return std::nullopt;
+  auto day = parse_day(s.substr(0, 10));
+  auto h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
+  if (!day || !h || !mi || !sec || *h > 23 || *mi > 59 || *sec > 59)
+    return std::nullopt;
+  int ms = 0;
+  auto rest = s.substr(19, s.size() - 20);
+  if (!rest.empty()) {
+    if (rest[0] != '.' || rest.size() < 2 || rest.size() > 10)
+      return std::nullopt;
+    auto frac = digits(rest, 1, std::min<size_t>(3, rest.size() - 1));
+    if (!frac || !digits(rest, 1, rest.size() - 1)) return std::nullopt;
+    ms = *frac;
+    for (size_t n = rest.size() - 1; n < 3; ++n)
+      ms *= 10;
+  }
+  return time_point{date::sys_days{day->time_since_epoch()}} +
+         std::chrono::hours{*h} + std::chrono::minutes{*mi} +
+         std::chrono::seconds{*sec} + std::chrono::milliseconds{ms};
+}
+
+const char* server_error_message = "storage failed; nothing was changed";
+
+} // namespace
+
+struct service::call {
+  const request& req;
+  std::vector<std::string_view> params;
+  std::string_view query;
+  workspace_id ws;
+};
+
+struct service::route {
+  http::verb method;
+  std::string pattern;
+  auth_kind auth;
+  /// Empty: not built yet (501).
+  std::function<response(service&, const call&)> handler;
+  std::vector<std::string> segments;
+};
+
+service::service(service_options options, tenants& registry, const clock& time,
+                 manual_clock* manual, std::function<void()> clock_moved)
+  : options_(std::move(options)), registry_(registry), time_(time),
+    manual_(manual), clock_moved_(std::move(clock_moved)) {
+  using v = http::verb;
+  auto add =
+    [this](v method, std::string pattern, auth_kind auth,
+           std::function<response(service&, const call&)> handler = {}) {
+      std::vector<std::string> segments;
+      for (auto s : split_path(pattern))
+        segments.emplace_back(s);
+      routes_.push_back(route{method, std::move(pattern), auth,
+                              std::move(handler), std::move(segments)});
+    };
+  // Operations.
+  add(v::get, "/healthz", auth_kind::none, [](service&, const call& c) {
+    return answer(c.req, http::status::ok, json::object{{"alive", true}});
+  });
+  add(v::get, "/readyz", auth_kind::none, [](service& s, const call& c) {
+    bool ready = s.ready_.load();
+    return answer(c.req,
+                  ready ? http::status::ok : http::status::service_unavailable,
+                  json::object{{"ready", ready}});
+  });
+  add(v::get, "/metrics", auth_kind::none);
+  // Admin.
+  add(v::post, "/v1/workspaces", auth_kind::admin, &service::create_workspace);
+  add(v::get, "/v1/workspaces", auth_kind::admin, &service::list_workspaces);
+  add(v::get, "/v1/workspaces/{}", auth_kind::admin, &service::get_workspace);
+  add(v::post, "/v1/workspaces/{}/keys", auth_kind::admin, &service::add_key);
+  add(v::delete_, "/v1/workspaces/{}/keys/{}", auth_kind::admin,
+      &service::revoke_key);
+  add(v::post, "/v1/admin/clock", auth_kind::admin, &service::move_clock);
+  // A workspace's own: not built yet.
+  for (auto [method, pattern] :
+       std::initializer_list<std::pair<v, const char*>>{
+         {v::post, "/v1/accounts"},
+         {v::get, "/v1/accounts"},
+         {v::get, "/v1/accounts/{}"},
+         {v::patch, "/v1/accounts/{}"},
+         {v::post, "/v1/accounts/{}/pause"},
+         {v::post, "/v1/accounts/{}/resume"},
+         {v::post, "/v1/accounts/{}/revoke"},
+         {v::post, "/v1/sequences"},
+         {v::get, "/v1/sequences"},
+         {v::get, "/v1/sequences/{}"},
+         {v::patch, "/v1/sequences/{}"},
+         {v::get, "/v1/sequences/{}/preview"},
+         {v::post, "/v1/sequences/{}/steps/{}/approve"},
+         {v::get, "/v1/sequences/{}/readiness"},
+         {v::post, "/v1/sequences/{}/launch"},
+         {v::post, "/v1/sequences/{}/pause"},
+         {v::post, "/v1/sequences/{}/resume"},
+         {v::post, "/v1/sequences/{}/leads"},
+         {v::get, "/v1/sequences/{}/leads"},
+         {v::get, "/v1/sequences/{}/stats"},
+         {v::get, "/v1/leads/{}"},
+         {v::post, "/v1/events"},
+         {v::get, "/v1/inbox"},
+         {v::get, "/v1/unsubscribes"},
+         {v::post, "/v1/unsubscribes"},
+       })
+    add(method, pattern, auth_kind::workspace);
+}
+
+service::~service() = default;
+
+response service::handle(const request& req) {
+  auto target = req.target();
+  std::string_view t{target.data(), target.size()};
+  auto q = t.find('?');
+  auto path = t.substr(0, q);
+  auto query =
+    q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+  auto segments = split_path(path);
+  const route* found = nullptr;
+  std::vector<std::string_view> params;
+  std::string allowed;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segments.size()) continue;
+    std::vector<std::string_view> ps;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      if (r.segments[i] == "{}")
+        ps.push_back(segments[i]);
+      else
+        match = r.segments[i] == segments[i];
+    }
+    if (!match) continue;
+    if (r.method == req.method()) {
+      found = &r;
+      params = std::move(ps);
+      break;
+    }
+    if (!allowed.empty()) allowed += ", ";
+    allowed += std::string{http::to_string(r.method)};
+  }
+  if (found == nullptr) {
+    if (allowed.empty())
+      return error(req, http::status::not_found, "not_found",
+                   "no such path: " + std::string{path});
+    auto res =
+      error(req, http::status::method_not_allowed, "method_not_allowed",
+            std::string{req.method_string()} + " is not allowed on " +
+              std::string{path} + " (allowed: " + allowed + ")");
+    res.set(http::field::allow, allowed);
+    return res;
+  }
+  call c{req, std::move(params), query, {}};
+  if (found->auth != auth_kind::none) {
+    auto token = bearer(req);
+    bool ok = false;
+    if (found->auth == auth_kind::admin) {
+      ok = !token.empty() && same_secret(token, options_.admin_token);
+    } else if (auto ws = registry_.authenticate(token)) {
+      c.ws = *ws;
+      ok = true;
+    }
+    if (!ok) {
+      auto res = error(req, http::status::unauthorized, "unauthorized",
+                       found->auth == auth_kind::admin
+                         ? "this route needs the admin token as a Bearer token"
+                         : "this route needs a workspace key as a Bearer "
+                           "token");
+      res.set(http::field::www_authenticate, "Bearer");
+      return res;
+    }
+  }
+  if (!found->handler)
+    return error(req, http::status::not_implemented, "not_implemented",
+                 std::string{http::to_string(found->method)} + " " +
+                   found->pattern +
+                   " is not built yet in this version of herald");
+  return found->handler(*this, c);
+}
+
+response service::create_workspace(const call& c) {
+  auto body = json_body(c.req, options_.max_body_bytes);
+  if (auto* r = std::get_if<response>(&body)) return std::move(*r);
+  auto obj = std::get<simdjson::dom::object>(body);
+  workspace w;
+  bool has_name = false, has_zone = false;
+  std::string why;
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    if (key == "name") {
+      auto v = string_field(field.value, max_name_bytes, false, why);
+      if (!v) return invalid(c.req, "name", "name " + why);
+      w.name = std::move(*v);
+      has_name = true;
+    } else if (key == "timezone") {
+      auto v = string_field(field.value, max_zone_bytes, false, why);
+      if (!v) return invalid(c.req, "timezone", "timezone " + why);
+      if (find_zone(*v) == nullptr)
+        return invalid(c.req, "timezone",
+                       "unknown time zone '" + *v +
+                         "' (an IANA name such as Europe/Berlin)");
+      w.timezone = std::move(*v);
+      has_zone = true;
+    } else if (key == "holidays") {
+      simdjson::dom::array days;
+      if (field.value.get(days))
+        return invalid(c.req, "holidays", "holidays must be an array");
+      size_t i = 0;
+      for (auto d : days) {
+        auto path = "holidays[" + std::to_string(i++) + "]";
+        if (i > max_holidays)
+          return invalid(c.req, "holidays",
+                         "at most " + std::to_string(max_holidays) +
+                           " holidays");
+        std::string_view s;
+        std::optional<date::local_days> day;
+        if (!d.get(s)) day = parse_day(s);
+        if (!day)
+          return invalid(c.req, path, path + " must be a date (YYYY-MM-DD)");
+        w.holidays.push_back(*day);
+      }
+    } else {
+      return invalid(c.req, key, "unknown field '" + std::string{key} + "'");
+    }
+  }
+  if (!has_name) return invalid(c.req, "name", "name is required");
+  if (!has_zone) return invalid(c.req, "timezone", "timezone is required");
+  auto made = registry_.create(std::move(w));
+  if (!made)
+    return error(c.req, http::status::internal_server_error, "storage_error",
+                 server_error_message);
+  auto out = workspace_json(made->first);
+  out["api_key"] = made->second.secret;
+  out["key_id"] = to_string(made->second.id);
+  return answer(c.req, http::status::created, out);
+}
+
+response service::list_workspaces(const call& c) {
+  size_t limit = default_limit;
+  if (auto l = query_param(c.query, "limit")) {
+    size_t v = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 ||
+        v > max_limit)
+      return invalid(c.req, "limit",
+                     "limit must be an integer from 1 to " +
+                       std::to_string(max_limit));
+    limit = v;
+  }
+  workspace_id after;
+  if (auto cur = query_param(c.query, "cursor")) {
+    auto id = parse_id<workspace_id>(*cur);
+    if (!id)
+      return invalid(c.req, "cursor", "cursor is not one this list gave");
+    after = *id;
+  }
+  auto page = registry_.list(after, limit + 1);
+  bool more = page.size() > limit;
+  if (more) page.pop_back();
+  json::array items;
+  for (const auto& w : page)
+    items.emplace_back(workspace_json(w));
+  json::value next = nullptr;
+  if (more) next = to_string(page.back().id);
+  return answer(c.req, http::status::ok,
+                json::object{{"items", std::move(items)},
+                             {"next_cursor", std::move(next)}});
+}
+
+response service::get_workspace(const call& c) {
+  auto id = parse_id<workspace_id>(c.params[0]);
+  std::optional<workspace> w;
+  if (id) w = registry_.find(*id);
+  if (!w)
+    return error(c.req, http::status::not_found, "not_found",
+                 "no such workspace");
+  return answer(c.req, http::status::ok, workspace_json(*w));
+}
+
+response service::add_key(const call& c) {
+  auto id = parse_id<workspace_id>(c.params[0]);
+  if (!id)
+    return error(c.req, http::status::not_found, "not_found",
+                 "no such workspace");
+  auto key = registry_.add_key(*id);
+  if (!key)
+    return error(c.req, http::status::internal_server_error, "storage_error",
+                 server_error_message);
+  if (!*key)
+    return error(c.req, http::status::not_found, "not_found",
+                 "no such workspace");
+  return answer(c.req, http::status::created,
+                json::object{{"id", to_string((*key)->id)},
+                             {"workspace", to_string(*id)},
+                             {"api_key", (*key)->secret}});
+}
+
+response service::revoke_key(const call& c) {
+  auto ws = parse_id<workspace_id>(c.params[0]);
+  auto key = parse_id<key_id>(c.params[1]);
+  storage::expected<bool> gone = false;
+  if (ws && key) gone = registry_.revoke_key(*ws, *key);
+  if (!gone)
+    return error(c.req, http::status::internal_server_error, "storage_error",
+                 server_error_message);
+  if (!*gone)
+    return error(c.req, http::status::not_found, "not_found", "no such key");
+  return answer(c.req, http::status::no_content, std::string{});
+}
+
+response service::move_clock(const call& c) {
+  if (manual_ == nullptr)
+    return error(c.req, http::status::not_found, "not_found",
+                 "the clock is the system's: start herald with --clock "
+                 "manual to move it");
+  auto body = json_body(c.req, options_.max_body_bytes);
+  if (auto* r = std::get_if<response>(&body)) return std::move(*r);
+  auto obj = std::get<simdjson::dom::object>(body);
+  std::optional<int64_t> advance_s;
+  std::optional<time_point> to;
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    if (key == "advance_s") {
+      int64_t v = 0;
+      if (field.value.get(v) || v < 0 || v > max_advance_s)
+        return invalid(c.req, "advance_s",
+                       "advance_s must be an integer from 0 to " +
+                         std::to_string(max_advance_s));
+      advance_s = v;
+    } else if (key == "to") {
+      std::string_view s;
+      if (!field.value.get(s)) to = parse_time(s);
+      if (!to)
+        return invalid(c.req, "to",
+                       "to must be an RFC 3339 UTC time "
+                       "(2026-01-05T09:00:00Z)");
+    } else {
+      return invalid(c.req, key, "unknown field '" + std::string{key} + "'");
+    }
+  }
+  if (advance_s.has_value() == to.has_value())
+    return invalid(c.req, advance_s ? "to" : "advance_s",
+                   "give exactly one of advance_s and to");
+  bool moved = advance_s ? manual_->advance(std::chrono::seconds{*advance_s})
+                         : manual_->set(*to);
+  if (!moved)
+    return invalid(c.req, "to",
+                   "to is before the clock's time (" +
+                     format_time(manual_->now()) + "): time never goes back");
+  if (clock_moved_) clock_moved_();
+  return answer(c.req, http::status::ok,
+                json::object{{"now", format_time(time_.now())}});
+}
+
+} // namespace herald::api
