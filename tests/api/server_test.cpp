@@ -1,0 +1,212 @@
+#include "api/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "storage/store.hpp"
+
+namespace herald::api {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+constexpr std::string_view admin = "admin-token-0123456789";
+
+// The real server on 127.0.0.1 (a port the OS picks), over the service on a
+// real RocksDB in a temporary directory.
+class Server : public ::testing::Test {
+ protected:
+  Server() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("herald-server-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    storage::storage_options o;
+    o.path = dir_.string();
+    db = storage::store::open(o).value();
+    registry = tenants::load(*db).value();
+    svc = std::make_unique<service>(service_options{std::string{admin}, 1024},
+                                    *registry, time, nullptr, nullptr);
+    svc->set_ready(true);
+  }
+  ~Server() override {
+    http.reset();
+    svc.reset();
+    registry.reset();
+    db.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start(server_options o = {}) {
+    o.port = 0;
+    o.max_body_bytes = 1024;
+    o.max_header_bytes = 2048;
+    if (o.read_timeout == std::chrono::milliseconds{30'000})
+      o.read_timeout = std::chrono::seconds{5};
+    http = std::make_unique<server>(o, *svc);
+    auto port = http->start();
+    ASSERT_TRUE(port.has_value()) << port.error();
+  }
+
+  tcp::socket connect() {
+    tcp::socket s{ioc};
+    s.connect({net::ip::make_address("127.0.0.1"), http->port()});
+    return s;
+  }
+
+  static void send_raw(tcp::socket& s, std::string_view bytes) {
+    net::write(s, net::buffer(bytes.data(), bytes.size()));
+  }
+
+  static http::response<http::string_body> receive(tcp::socket& s,
+                                                   beast::flat_buffer& buf) {
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    return res;
+  }
+
+  // True when the server closed the connection (EOF or reset).
+  static bool closed(tcp::socket& s) {
+    char c;
+    beast::error_code ec;
+    s.read_some(net::buffer(&c, 1), ec);
+    return ec == net::error::eof || ec == net::error::connection_reset;
+  }
+
+  static std::string get(std::string_view path, bool keep_alive = true) {
+    std::string r = "GET " + std::string{path} + " HTTP/1.1\r\nHost: t\r\n";
+    if (!keep_alive) r += "Connection: close\r\n";
+    return r + "\r\n";
+  }
+
+  net::io_context ioc;
+  system_clock time;
+  std::unique_ptr<storage::store> db;
+  std::unique_ptr<tenants> registry;
+  std::unique_ptr<service> svc;
+  std::unique_ptr<server> http;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST_F(Server, AnswersSeveralRequestsOnOneKeptAliveConnection) {
+  start();
+  auto s = connect();
+  beast::flat_buffer buf;
+  for (int i = 0; i < 3; ++i) {
+    send_raw(s, get("/healthz"));
+    auto res = receive(s, buf);
+    EXPECT_EQ(res.result(), http::status::ok);
+    EXPECT_TRUE(res.keep_alive());
+  }
+  send_raw(s, get("/readyz", false));
+  auto last = receive(s, buf);
+  EXPECT_EQ(last.result(), http::status::ok);
+  EXPECT_FALSE(last.keep_alive());
+  EXPECT_TRUE(closed(s));
+}
+
+TEST_F(Server, RefusesALargeBodyWith413AndALargeHeaderWith431) {
+  start();
+  auto s = connect();
+  beast::flat_buffer buf;
+  std::string body(4000, 'x');
+  send_raw(s, "POST /v1/workspaces HTTP/1.1\r\nHost: t\r\nContent-Type: "
+              "application/json\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto res = receive(s, buf);
+  EXPECT_EQ(res.result(), http::status::payload_too_large);
+  EXPECT_NE(res.body().find("body_too_large"), std::string::npos);
+  EXPECT_TRUE(closed(s));
+  auto t = connect();
+  beast::flat_buffer buf2;
+  send_raw(t, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " +
+                std::string(3000, 'y') + "\r\n\r\n");
+  auto big = receive(t, buf2);
+  EXPECT_EQ(big.result(), http::status::request_header_fields_too_large);
+  // The server goes on serving.
+  auto u = connect();
+  beast::flat_buffer buf3;
+  send_raw(u, get("/healthz"));
+  EXPECT_EQ(receive(u, buf3).result(), http::status::ok);
+}
+
+TEST_F(Server, ClosesConnectionsThatSendGarbageOrNothing) {
+  server_options o;
+  o.read_timeout = std::chrono::milliseconds{200};
+  start(o);
+  auto garbage = connect();
+  send_raw(garbage, "\x01\x02 not http at all\r\n\r\n");
+  EXPECT_TRUE(closed(garbage));
+  // Silent past the read timeout.
+  auto silent = connect();
+  EXPECT_TRUE(closed(silent));
+  // Half a header, then silence.
+  auto half = connect();
+  send_raw(half, "GET /healthz HTTP/1.1\r\nHo");
+  EXPECT_TRUE(closed(half));
+  auto fine = connect();
+  beast::flat_buffer buf;
+  send_raw(fine, get("/healthz"));
+  EXPECT_EQ(receive(fine, buf).result(), http::status::ok);
+}
+
+TEST_F(Server, StopClosesIdleConnectionsAndAnswersTheOneUnderWay) {
+  start();
+  auto idle = connect();
+  beast::flat_buffer idle_buf;
+  send_raw(idle, get("/healthz"));
+  ASSERT_EQ(receive(idle, idle_buf).result(), http::status::ok);
+  auto busy = connect();
+  send_raw(busy, "GET /healthz HTTP/1.1\r\n");
+  // Let the server read the first bytes of the busy one's request.
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  auto stopped = std::async(std::launch::async, [this] { http->stop(); });
+  EXPECT_TRUE(closed(idle));
+  send_raw(busy, "Host: t\r\n\r\n");
+  beast::flat_buffer buf;
+  auto res = receive(busy, buf);
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_EQ(stopped.wait_for(std::chrono::seconds{10}),
+            std::future_status::ready);
+  // Nothing listens any more.
+  tcp::socket late{ioc};
+  beast::error_code ec;
+  late.connect({net::ip::make_address("127.0.0.1"), http->port()}, ec);
+  EXPECT_TRUE(ec);
+}
+
+TEST_F(Server, RefusesAnAddressItCannotListenOn) {
+  server_options o;
+  o.host = "not-an-address";
+  server bad{o, *svc};
+  auto r = bad.start();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().find("not-an-address"), std::string::npos);
+  start();
+  server_options same;
+  same.port = http->port();
+  server twice{same, *svc};
+  auto again = twice.start();
+  ASSERT_FALSE(again.has_value());
+  EXPECT_NE(again.error().find("cannot listen"), std::string::npos);
+}
+
+} // namespace
+} // namespace herald::api
