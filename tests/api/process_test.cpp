@@ -1,0 +1,158 @@
+// The herald executable as a user runs it: started, asked over HTTP, stopped
+// with SIGTERM, started again on the same data.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+// A port free now (the OS picks it; herald binds it right after).
+uint16_t free_port() {
+  net::io_context ioc;
+  tcp::acceptor a{ioc, {net::ip::make_address("127.0.0.1"), 0}};
+  return a.local_endpoint().port();
+}
+
+class Herald : public ::testing::Test {
+ protected:
+  Herald() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("herald-process-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    port_ = free_port();
+  }
+  ~Herald() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Starts herald and waits (at most 30 s) until /readyz answers 200.
+  void start() {
+    auto log = (dir_.parent_path() /
+                ("herald-process-" + std::to_string(::getpid()) + ".log"))
+                 .string();
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      auto listen = "127.0.0.1:" + std::to_string(port_);
+      auto data = dir_.string();
+      std::freopen(log.c_str(), "w", stdout);
+      ::execl(HERALD_BINARY, HERALD_BINARY, "--data-dir", data.c_str(),
+              "--listen", listen.c_str(), "--clock", "manual",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    while (std::chrono::steady_clock::now() < until) {
+      if (auto r = ask(http::verb::get, "/readyz", {});
+          r && r->result() == http::status::ok)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    FAIL() << "herald did not become ready";
+  }
+
+  // Sends SIGTERM; the exit status.
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  std::optional<http::response<http::string_body>> ask(http::verb method,
+                                                       std::string target,
+                                                       std::string token,
+                                                       std::string body = {}) {
+    try {
+      net::io_context ioc;
+      tcp::socket s{ioc};
+      s.connect({net::ip::make_address("127.0.0.1"), port_});
+      http::request<http::string_body> req{method, target, 11};
+      req.set(http::field::host, "127.0.0.1");
+      if (!token.empty())
+        req.set(http::field::authorization, "Bearer " + token);
+      if (!body.empty()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = std::move(body);
+      }
+      req.prepare_payload();
+      http::write(s, req);
+      beast::flat_buffer buf;
+      http::response<http::string_body> res;
+      http::read(s, buf, res);
+      return res;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  std::string admin_token() {
+    std::ifstream in{dir_ / "admin.token"};
+    std::string t;
+    std::getline(in, t);
+    return t;
+  }
+
+  std::filesystem::path dir_;
+
+ private:
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST_F(Herald, StopsOnSigtermAndKeepsItsWorkspacesAndKeysAcrossARestart) {
+  start();
+  auto token = admin_token();
+  ASSERT_EQ(token.size(), 64u);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "admin.token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto made = ask(http::verb::post, "/v1/workspaces", token,
+                  R"({"name":"Acme","timezone":"America/New_York"})");
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->result(), http::status::created) << made->body();
+  auto w = json::parse(made->body()).as_object();
+  std::string id{w.at("id").as_string()};
+  std::string key{w.at("api_key").as_string()};
+  EXPECT_EQ(stop(), 0);
+
+  start();
+  EXPECT_EQ(admin_token(), token);
+  auto got = ask(http::verb::get, "/v1/workspaces/" + id, token);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->result(), http::status::ok);
+  EXPECT_EQ(json::parse(got->body()).at("timezone"), "America/New_York");
+  auto inbox = ask(http::verb::get, "/v1/inbox", key);
+  ASSERT_TRUE(inbox);
+  EXPECT_EQ(inbox->result(), http::status::not_implemented);
+  EXPECT_EQ(stop(), 0);
+}
+
+} // namespace
