@@ -494,16 +494,34 @@ bool runtime::control(account_id id, account_event event) {
   std::shared_lock lk{mu_};
   auto it = accounts_.find(id.value);
   if (it == accounts_.end()) return false;
-  const auto& a = it->second;
-  switch (event) {
-    case account_event::pause: caf::anon_send(a, pause_atom::value); break;
-    case account_event::resume: caf::anon_send(a, resume_atom::value); break;
-    case account_event::revoke: caf::anon_send(a, revoke_atom::value); break;
-    case account_event::linkedin_warning:
-      caf::anon_send(a, warn_atom::value);
-      break;
+  // Applied at once under the account's mutex, so that the caller (the API)
+  // reads the new status back; after a resume the actor serves what it holds.
+  auto* st = account_states_.at(id.value);
+  bool serve = false;
+  {
+    std::lock_guard alk{st->mu};
+    switch (event) {
+      case account_event::pause: st->budget->pause(); break;
+      case account_event::resume: serve = st->budget->resume(); break;
+      case account_event::revoke: st->budget->revoke(); break;
+      case account_event::linkedin_warning:
+        st->budget->warn(time_.now());
+        break;
+    }
   }
+  if (serve) caf::anon_send(it->second, serve_atom::value);
   return true;
+}
+
+std::optional<runtime::account_standing>
+runtime::standing(account_id id) const {
+  std::shared_lock lk{mu_};
+  auto it = account_states_.find(id.value);
+  if (it == account_states_.end()) return std::nullopt;
+  auto now = time_.now();
+  std::lock_guard alk{it->second->mu};
+  const auto& b = *it->second->budget;
+  return account_standing{b.status(now), b.paused_until(now), b.usage(now)};
 }
 
 std::optional<enrollment_actor> runtime::resident(enrollment_id id) const {

@@ -114,8 +114,18 @@ class runtime final : public enrollment_directory {
   bool deliver(enrollment_id id, lead_event event,
                std::optional<time_point> back = std::nullopt);
 
-  /// Hands `event` to account `id`. False when the id is unknown.
+  /// Applies `event` to account `id` at once (its status reads back changed).
+  /// False when the id is unknown.
   bool control(account_id id, account_event event);
+
+  /// An account's status and today's use of its budgets.
+  struct account_standing {
+    account_status status = account_status::active;
+    std::optional<time_point> paused_until;
+    budget_usage usage;
+  };
+  /// Account `id`'s standing now; nullopt when the id is unknown.
+  std::optional<account_standing> standing(account_id id) const;
 
   /// Routes `event` to every enrollment of `lead` (every sequence of the
   /// workspace), activating passive ones, and calls `applied` with how many

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   auto db = std::move(*opened);
   auto registry = api::tenants::load(*db);
   if (!registry) return fail("storage: " + registry.error().message);
+  auto senders = api::accounts::load(*db);
+  if (!senders) return fail("storage: " + senders.error().message);
 
   system_clock wall;
   std::optional<manual_clock> manual;
@@ -75,9 +77,15 @@ int main(int argc, char** argv) {
   {
     storage::group_commit persister{*db};
     actors::runtime rt{cfg.runtime, time, *db, persister};
+    // Accounts send through the simulated provider, the only one built.
+    actors::sim_provider email_sim, linkedin_sim;
+    rt.add_channel(channel::email, &email_sim);
+    rt.add_channel(channel::linkedin, &linkedin_sim);
+    api::register_accounts(**registry, **senders, rt);
     api::service svc{api::service_options{*token, cfg.http.max_body_bytes},
-                     **registry, time, manual ? &*manual : nullptr,
-                     [&rt] { rt.tick(); }};
+                     api::service_links{**registry, **senders, rt, time,
+                                        manual ? &*manual : nullptr,
+                                        [&rt] { rt.tick(); }}};
     api::server_options so;
     so.host = cfg.http.host;
     so.port = cfg.http.port;

@@ -6,6 +6,7 @@
 #include <date/date.h>
 #include <simdjson.h>
 
+#include "actors/runtime.hpp"
 #include "engine/zones.hpp"
 
 namespace herald::api {
@@ -226,10 +227,10 @@ struct service::route {
   std::vector<std::string> segments;
 };
 
-service::service(service_options options, tenants& registry, const clock& time,
-                 manual_clock* manual, std::function<void()> clock_moved)
-  : options_(std::move(options)), registry_(registry), time_(time),
-    manual_(manual), clock_moved_(std::move(clock_moved)) {
+service::service(service_options options, service_links links)
+  : options_(std::move(options)), registry_(links.registry),
+    senders_(links.senders), engine_(links.engine), time_(links.time),
+    manual_(links.manual), clock_moved_(std::move(links.clock_moved)) {
   using v = http::verb;
   auto add =
     [this](v method, std::string pattern, auth_kind auth,
@@ -259,16 +260,24 @@ service::service(service_options options, tenants& registry, const clock& time,
   add(v::delete_, "/v1/workspaces/{}/keys/{}", auth_kind::admin,
       &service::revoke_key);
   add(v::post, "/v1/admin/clock", auth_kind::admin, &service::move_clock);
-  // A workspace's own: not built yet.
+  // A workspace's own.
+  add(v::post, "/v1/accounts", auth_kind::workspace, &service::create_account);
+  add(v::get, "/v1/accounts", auth_kind::workspace, &service::list_accounts);
+  add(v::get, "/v1/accounts/{}", auth_kind::workspace, &service::get_account);
+  add(v::patch, "/v1/accounts/{}", auth_kind::workspace,
+      &service::patch_account);
+  for (auto [name, event] :
+       std::initializer_list<std::pair<const char*, actors::account_event>>{
+         {"pause", actors::account_event::pause},
+         {"resume", actors::account_event::resume},
+         {"revoke", actors::account_event::revoke}})
+    add(v::post, std::string{"/v1/accounts/{}/"} + name, auth_kind::workspace,
+        [event](service& s, const call& c) {
+          return s.control_account(c, static_cast<int>(event));
+        });
+  // Not built yet.
   for (auto [method, pattern] :
        std::initializer_list<std::pair<v, const char*>>{
-         {v::post, "/v1/accounts"},
-         {v::get, "/v1/accounts"},
-         {v::get, "/v1/accounts/{}"},
-         {v::patch, "/v1/accounts/{}"},
-         {v::post, "/v1/accounts/{}/pause"},
-         {v::post, "/v1/accounts/{}/resume"},
-         {v::post, "/v1/accounts/{}/revoke"},
          {v::post, "/v1/sequences"},
          {v::get, "/v1/sequences"},
          {v::get, "/v1/sequences/{}"},
@@ -534,6 +543,364 @@ response service::move_clock(const call& c) {
   if (clock_moved_) clock_moved_();
   return answer(c.req, http::status::ok,
                 json::object{{"now", format_time(time_.now())}});
+}
+
+} // namespace herald::api
+
+namespace herald::api {
+
+namespace {
+
+constexpr uint64_t max_count = 100'000;
+constexpr uint64_t max_seconds = 86'400;
+
+// A whole number in [lo, hi]; `why` says what is wrong otherwise.
+std::optional<uint64_t> uint_field(simdjson::dom::element v, uint64_t lo,
+                                   uint64_t hi, std::string& why) {
+  uint64_t n = 0;
+  if (v.get(n) || n < lo || n > hi) {
+    why = "must be an integer from " + std::to_string(lo) + " to " +
+          std::to_string(hi);
+    return std::nullopt;
+  }
+  return n;
+}
+
+// "HH:MM", 00:00 to 23:59.
+std::optional<std::chrono::minutes> parse_clock_time(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':') return std::nullopt;
+  auto h = digits(s, 0, 2), m = digits(s, 3, 2);
+  if (!h || !m || *h > 23 || *m > 59) return std::nullopt;
+  return std::chrono::minutes{*h * 60 + *m};
+}
+
+std::string format_clock_time(std::chrono::minutes m) {
+  auto v = static_cast<unsigned>(((m.count() % 1440) + 1440) % 1440);
+  std::string out = "00:00";
+  out[0] = static_cast<char>('0' + v / 600);
+  out[1] = static_cast<char>('0' + v / 60 % 10);
+  out[3] = static_cast<char>('0' + v % 60 / 10);
+  out[4] = static_cast<char>('0' + v % 10);
+  return out;
+}
+
+// The error of a rejected field: its path and what is wrong.
+struct field_error {
+  std::string field;
+  std::string message;
+};
+
+// Reads `limits` into `out`; unknown fields and bad values are errors.
+std::optional<field_error> read_limits(simdjson::dom::element v,
+                                       account_limits& out) {
+  simdjson::dom::object obj;
+  if (v.get(obj)) return field_error{"limits", "limits must be an object"};
+  std::string why;
+  for (auto f : obj) {
+    std::string_view key = f.key;
+    auto path = "limits." + std::string{key};
+    auto count = [&](uint64_t hi) -> std::optional<uint32_t> {
+      auto n = uint_field(f.value, 0, hi, why);
+      if (!n) return std::nullopt;
+      return static_cast<uint32_t>(*n);
+    };
+    if (key == "daily_cap" || key == "invites_per_day" ||
+        key == "invites_per_week" || key == "messages_per_day") {
+      auto n = count(max_count);
+      if (!n) return field_error{path, path + " " + why};
+      if (key == "daily_cap") out.daily_cap = *n;
+      if (key == "invites_per_day") out.invites_per_day = *n;
+      if (key == "invites_per_week") out.invites_per_week = *n;
+      if (key == "messages_per_day") out.messages_per_day = *n;
+    } else if (key == "spacing_s" || key == "jitter_s") {
+      auto n = uint_field(f.value, 0, max_seconds, why);
+      if (!n) return field_error{path, path + " " + why};
+      (key == "spacing_s" ? out.spacing : out.jitter) =
+        std::chrono::seconds{*n};
+    } else if (key == "warmup") {
+      simdjson::dom::object w;
+      if (f.value.get(w)) return field_error{path, path + " must be an object"};
+      for (auto g : w) {
+        std::string_view k = g.key;
+        auto p = path + "." + std::string{k};
+        if (k != "start" && k != "increment" && k != "ceiling")
+          return field_error{p, "unknown field '" + p + "'"};
+        auto n = uint_field(g.value, 0, max_count, why);
+        if (!n) return field_error{p, p + " " + why};
+        auto x = static_cast<uint32_t>(*n);
+        (k == "start"       ? out.ramp.start
+         : k == "increment" ? out.ramp.increment
+                            : out.ramp.ceiling) = x;
+      }
+    } else if (key == "window") {
+      simdjson::dom::object w;
+      if (f.value.get(w)) return field_error{path, path + " must be an object"};
+      for (auto g : w) {
+        std::string_view k = g.key;
+        auto p = path + "." + std::string{k};
+        if (k != "start" && k != "end")
+          return field_error{p, "unknown field '" + p + "'"};
+        std::string_view text;
+        std::optional<std::chrono::minutes> at;
+        if (!g.value.get(text)) at = parse_clock_time(text);
+        if (!at) return field_error{p, p + " must be a time of day (HH:MM)"};
+        (k == "start" ? out.window.start : out.window.end) = *at;
+      }
+      if (out.window.start == out.window.end)
+        return field_error{path + ".end",
+                           path + " is empty: start and end are equal"};
+    } else {
+      return field_error{path, "unknown field '" + path + "'"};
+    }
+  }
+  return std::nullopt;
+}
+
+json::object limits_json(const account_limits& l) {
+  return json::object{
+    {"daily_cap", l.daily_cap},
+    {"warmup", json::object{{"start", l.ramp.start},
+                            {"increment", l.ramp.increment},
+                            {"ceiling", l.ramp.ceiling}}},
+    {"spacing_s",
+     std::chrono::duration_cast<std::chrono::seconds>(l.spacing).count()},
+    {"jitter_s",
+     std::chrono::duration_cast<std::chrono::seconds>(l.jitter).count()},
+    {"window", json::object{{"start", format_clock_time(l.window.start)},
+                            {"end", format_clock_time(l.window.end)}}},
+    {"invites_per_day", l.invites_per_day},
+    {"invites_per_week", l.invites_per_week},
+    {"messages_per_day", l.messages_per_day}};
+}
+
+json::object
+account_json(const sender_account& a,
+             const std::optional<actors::runtime::account_standing>& standing) {
+  json::object o{{"id", to_string(a.id)},
+                 {"name", a.name},
+                 {"channel", to_string(a.kind)},
+                 {"timezone", a.timezone},
+                 {"provider", json::object{{"type", "sim"}}},
+                 {"limits", limits_json(a.limits)},
+                 {"created_at", format_time(a.created_at)}};
+  auto status = standing ? standing->status : a.status;
+  o["status"] = to_string(status);
+  json::value until = nullptr;
+  if (standing && standing->paused_until)
+    until = format_time(*standing->paused_until);
+  o["paused_until"] = until;
+  if (standing) {
+    const auto& u = standing->usage;
+    o["usage"] = json::object{{"emails", u.emails},
+                              {"email_allowance", u.email_allowance},
+                              {"invites", u.invites},
+                              {"invites_week", u.invites_week},
+                              {"messages", u.messages}};
+  }
+  return o;
+}
+
+// The page a list asks for (?limit=, ?cursor= an id of type Id), or the
+// answer saying what is wrong with it.
+template<class Id>
+std::variant<std::pair<size_t, Id>, response> page_of(const request& req,
+                                                      std::string_view query) {
+  size_t limit = default_limit;
+  if (auto l = query_param(query, "limit")) {
+    size_t v = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 ||
+        v > max_limit)
+      return invalid(req, "limit",
+                     "limit must be an integer from 1 to " +
+                       std::to_string(max_limit));
+    limit = v;
+  }
+  Id after;
+  if (auto cur = query_param(query, "cursor")) {
+    auto id = parse_id<Id>(*cur);
+    if (!id) return invalid(req, "cursor", "cursor is not one this list gave");
+    after = *id;
+  }
+  return std::pair{limit, after};
+}
+
+response not_found(const request& req, std::string_view what) {
+  return error(req, http::status::not_found, "not_found",
+               "no such " + std::string{what});
+}
+
+response storage_failed(const request& req) {
+  return error(req, http::status::internal_server_error, "storage_error",
+               server_error_message);
+}
+
+} // namespace
+
+void register_accounts(const tenants& registry, const accounts& senders,
+                       actors::runtime& engine) {
+  for (const auto& a : senders.all()) {
+    auto ws = registry.find(a.workspace);
+    auto zone = find_zone(!a.timezone.empty() ? a.timezone
+                          : ws                ? ws->timezone
+                                              : std::string{});
+    engine.add_account(a, zone);
+  }
+}
+
+response service::create_account(const call& c) {
+  auto body = json_body(c.req, options_.max_body_bytes);
+  if (auto* r = std::get_if<response>(&body)) return std::move(*r);
+  auto obj = std::get<simdjson::dom::object>(body);
+  sender_account a;
+  a.workspace = c.ws;
+  bool has_name = false, has_channel = false, has_provider = false;
+  std::string why;
+  for (auto f : obj) {
+    std::string_view key = f.key;
+    if (key == "name") {
+      auto v = string_field(f.value, max_name_bytes, false, why);
+      if (!v) return invalid(c.req, "name", "name " + why);
+      a.name = std::move(*v);
+      has_name = true;
+    } else if (key == "channel") {
+      std::string_view v;
+      std::optional<channel> ch;
+      if (!f.value.get(v)) ch = parse_enum<channel>(v);
+      if (!ch)
+        return invalid(c.req, "channel",
+                       "channel must be \"email\" or \"linkedin\"");
+      a.kind = *ch;
+      has_channel = true;
+    } else if (key == "timezone") {
+      auto v = string_field(f.value, max_zone_bytes, true, why);
+      if (!v) return invalid(c.req, "timezone", "timezone " + why);
+      if (!v->empty() && find_zone(*v) == nullptr)
+        return invalid(c.req, "timezone", "unknown time zone '" + *v + "'");
+      a.timezone = std::move(*v);
+    } else if (key == "provider") {
+      simdjson::dom::object p;
+      if (f.value.get(p))
+        return invalid(c.req, "provider", "provider must be an object");
+      std::string_view type;
+      for (auto g : p) {
+        std::string_view k = g.key;
+        if (k != "type")
+          return invalid(c.req, "provider." + std::string{k},
+                         "unknown field 'provider." + std::string{k} +
+                           "' (a sim provider takes none)");
+        if (g.value.get(type))
+          return invalid(c.req, "provider.type",
+                         "provider.type must be a string");
+      }
+      if (type == "smtp" || type == "webhook")
+        return error(c.req, http::status::not_implemented, "not_implemented",
+                     "the " + std::string{type} +
+                       " provider is not built yet in this version of "
+                       "herald: only \"sim\" accounts can be created");
+      if (type != "sim")
+        return invalid(c.req, "provider.type",
+                       "provider.type must be \"smtp\", \"webhook\" or "
+                       "\"sim\"");
+      has_provider = true;
+    } else if (key == "limits") {
+      if (auto e = read_limits(f.value, a.limits))
+        return invalid(c.req, e->field, e->message);
+    } else {
+      return invalid(c.req, key, "unknown field '" + std::string{key} + "'");
+    }
+  }
+  if (!has_name) return invalid(c.req, "name", "name is required");
+  if (!has_channel) return invalid(c.req, "channel", "channel is required");
+  if (!has_provider) return invalid(c.req, "provider", "provider is required");
+  auto ws = registry_.find(c.ws);
+  if (!ws) return not_found(c.req, "workspace");
+  a.created_at = time_.now();
+  do
+    a.id = account_id{random_id()};
+  while (senders_.taken(a.id));
+  if (auto ok = senders_.put(a); !ok) return storage_failed(c.req);
+  auto zone = find_zone(a.timezone.empty() ? ws->timezone : a.timezone);
+  engine_.add_account(a, zone);
+  return answer(c.req, http::status::created,
+                account_json(a, engine_.standing(a.id)));
+}
+
+response service::list_accounts(const call& c) {
+  auto page = page_of<account_id>(c.req, c.query);
+  if (auto* r = std::get_if<response>(&page)) return std::move(*r);
+  auto [limit, after] = std::get<0>(page);
+  auto items = senders_.list(c.ws, after, limit + 1);
+  bool more = items.size() > limit;
+  if (more) items.pop_back();
+  json::array out;
+  for (const auto& a : items)
+    out.emplace_back(account_json(a, engine_.standing(a.id)));
+  json::value next = nullptr;
+  if (more) next = to_string(items.back().id);
+  return answer(
+    c.req, http::status::ok,
+    json::object{{"items", std::move(out)}, {"next_cursor", std::move(next)}});
+}
+
+response service::get_account(const call& c) {
+  auto id = parse_id<account_id>(c.params[0]);
+  std::optional<sender_account> a;
+  if (id) a = senders_.find(c.ws, *id);
+  if (!a) return not_found(c.req, "account");
+  return answer(c.req, http::status::ok,
+                account_json(*a, engine_.standing(a->id)));
+}
+
+response service::patch_account(const call& c) {
+  auto id = parse_id<account_id>(c.params[0]);
+  std::optional<sender_account> a;
+  if (id) a = senders_.find(c.ws, *id);
+  if (!a) return not_found(c.req, "account");
+  auto body = json_body(c.req, options_.max_body_bytes);
+  if (auto* r = std::get_if<response>(&body)) return std::move(*r);
+  auto obj = std::get<simdjson::dom::object>(body);
+  std::string why;
+  for (auto f : obj) {
+    std::string_view key = f.key;
+    if (key == "name") {
+      auto v = string_field(f.value, max_name_bytes, false, why);
+      if (!v) return invalid(c.req, "name", "name " + why);
+      a->name = std::move(*v);
+    } else if (key == "limits") {
+      return error(c.req, http::status::not_implemented, "not_implemented",
+                   "changing a running account's limits is not built yet in "
+                   "this version of herald");
+    } else {
+      return invalid(c.req, key,
+                     "field '" + std::string{key} +
+                       "' cannot be changed (name and limits can)");
+    }
+  }
+  if (auto ok = senders_.put(*a); !ok) return storage_failed(c.req);
+  return answer(c.req, http::status::ok,
+                account_json(*a, engine_.standing(a->id)));
+}
+
+response service::control_account(const call& c, int event) {
+  auto id = parse_id<account_id>(c.params[0]);
+  std::optional<sender_account> a;
+  if (id) a = senders_.find(c.ws, *id);
+  if (!a) return not_found(c.req, "account");
+  auto e = static_cast<actors::account_event>(event);
+  auto before = engine_.standing(a->id);
+  if (e == actors::account_event::resume && before &&
+      before->status == account_status::revoked)
+    return error(c.req, http::status::conflict, "account_revoked",
+                 "a revoked account cannot be resumed");
+  engine_.control(a->id, e);
+  // The status a restart starts from.
+  a->status = e == actors::account_event::pause    ? account_status::paused
+              : e == actors::account_event::revoke ? account_status::revoked
+                                                   : account_status::active;
+  if (auto ok = senders_.put(*a); !ok) return storage_failed(c.req);
+  return answer(c.req, http::status::ok,
+                account_json(*a, engine_.standing(a->id)));
 }
 
 } // namespace herald::api

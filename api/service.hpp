@@ -8,9 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "api/accounts.hpp"
 #include "api/http.hpp"
 #include "api/tenants.hpp"
 #include "engine/clock.hpp"
+
+namespace herald::actors {
+class runtime;
+} // namespace herald::actors
 
 namespace herald::api {
 
@@ -21,14 +26,23 @@ struct service_options {
   size_t max_body_bytes = size_t{1} << 20;
 };
 
+/// What the service works on. `manual` is the engine's clock when it is
+/// manual (POST /v1/admin/clock moves it, then calls `clock_moved`), else
+/// nullptr (that route is 404).
+struct service_links {
+  tenants& registry;
+  accounts& senders;
+  actors::runtime& engine;
+  const clock& time;
+  manual_clock* manual = nullptr;
+  std::function<void()> clock_moved;
+};
+
 /// Routes every path of API.md. What is built answers; what is not answers
 /// 501 (after its auth), never a fake success. Thread-safe.
 class service {
  public:
-  /// `manual` is the engine's clock when it is manual (POST /v1/admin/clock
-  /// moves it, then calls `clock_moved`), else nullptr (that route is 404).
-  service(service_options options, tenants& registry, const clock& time,
-          manual_clock* manual, std::function<void()> clock_moved);
+  service(service_options options, service_links links);
   ~service();
   service(const service&) = delete;
   service& operator=(const service&) = delete;
@@ -48,14 +62,26 @@ class service {
   response add_key(const call& c);
   response revoke_key(const call& c);
   response move_clock(const call& c);
+  response create_account(const call& c);
+  response list_accounts(const call& c);
+  response get_account(const call& c);
+  response patch_account(const call& c);
+  response control_account(const call& c, int event);
 
   service_options options_;
   tenants& registry_;
+  accounts& senders_;
+  actors::runtime& engine_;
   const clock& time_;
   manual_clock* manual_;
   std::function<void()> clock_moved_;
   std::atomic<bool> ready_{false};
   std::vector<route> routes_;
 };
+
+/// Gives `engine` every stored account, in its zone (the workspace's when it
+/// has none): at start, before the runtime recovers.
+void register_accounts(const tenants& registry, const accounts& senders,
+                       actors::runtime& engine);
 
 } // namespace herald::api

@@ -9,13 +9,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "storage/store.hpp"
+#include "api_world.hpp"
 
 namespace herald::api {
 namespace {
@@ -24,32 +23,11 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-constexpr std::string_view admin = "admin-token-0123456789";
-
-// The real server on 127.0.0.1 (a port the OS picks), over the service on a
-// real RocksDB in a temporary directory.
+// The real server on 127.0.0.1 (a port the OS picks), over the service.
 class Server : public ::testing::Test {
  protected:
-  Server() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("herald-server-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    storage::storage_options o;
-    o.path = dir_.string();
-    db = storage::store::open(o).value();
-    registry = tenants::load(*db).value();
-    svc = std::make_unique<service>(service_options{std::string{admin}, 1024},
-                                    *registry, time, nullptr, nullptr);
-    svc->set_ready(true);
-  }
-  ~Server() override {
-    http.reset();
-    svc.reset();
-    registry.reset();
-    db.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  Server() : world("api-server", time, 1024) { svc = world.svc.get(); }
+  ~Server() override { http.reset(); }
 
   void start(server_options o = {}) {
     o.port = 0;
@@ -94,14 +72,10 @@ class Server : public ::testing::Test {
   }
 
   net::io_context ioc;
-  system_clock time;
-  std::unique_ptr<storage::store> db;
-  std::unique_ptr<tenants> registry;
-  std::unique_ptr<service> svc;
+  manual_clock time{from_ms(1'800'000'000'000)};
+  test::api_world world;
+  service* svc = nullptr;
   std::unique_ptr<server> http;
-
- private:
-  std::filesystem::path dir_;
 };
 
 TEST_F(Server, AnswersSeveralRequestsOnOneKeptAliveConnection) {

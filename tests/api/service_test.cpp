@@ -8,48 +8,23 @@
 #include <memory>
 #include <string>
 
-#include "storage/store.hpp"
+#include "api_world.hpp"
 
 namespace herald::api {
 namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view admin = "admin-token-0123456789";
+using test::admin;
 
-// The service over a real RocksDB in a temporary directory.
 class Service : public ::testing::Test {
  protected:
-  Service() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("herald-api-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    open();
-  }
-  ~Service() override {
-    svc.reset();
-    registry.reset();
-    db.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  Service() : world("api-service", time) { open(); }
 
-  // (Re)opens storage and the service on it, as a restart would.
+  // (Re)opens storage, the runtime and the service, as a restart would.
   void open() {
-    svc.reset();
-    registry.reset();
-    db.reset();
-    storage::storage_options o;
-    o.path = dir_.string();
-    auto s = storage::store::open(o);
-    ASSERT_TRUE(s.has_value()) << s.error().message;
-    db = std::move(*s);
-    auto t = tenants::load(*db);
-    ASSERT_TRUE(t.has_value()) << t.error().message;
-    registry = std::move(*t);
-    svc =
-      std::make_unique<service>(service_options{std::string{admin}, 4096},
-                                *registry, time, manual, [this] { ++moves; });
+    world.open(manual, [this] { ++moves; });
+    svc = world.svc.get();
   }
 
   response send(http::verb method, std::string target, std::string body = {},
@@ -87,17 +62,14 @@ class Service : public ::testing::Test {
   manual_clock time{from_ms(1'800'000'000'000)};
   manual_clock* manual = &time;
   int moves = 0;
-  std::unique_ptr<storage::store> db;
-  std::unique_ptr<tenants> registry;
-  std::unique_ptr<service> svc;
-
- private:
-  std::filesystem::path dir_;
+  test::api_world world;
+  service* svc = nullptr;
 };
 
 TEST_F(Service, HealthAnswersAndReadinessWaitsForRecovery) {
   EXPECT_EQ(send(http::verb::get, "/healthz", {}, {}).result(),
             http::status::ok);
+  svc->set_ready(false);
   EXPECT_EQ(send(http::verb::get, "/readyz", {}, {}).result(),
             http::status::service_unavailable);
   svc->set_ready(true);
@@ -119,16 +91,16 @@ TEST_F(Service, CreatesAWorkspaceWithAKeyShownOnceAndKeepsItAcrossARestart) {
   EXPECT_EQ(body(got).at("name"), "Acme");
   EXPECT_FALSE(body(got).contains("api_key"));
   // The key opens the workspace's routes (not built yet: 501, not 401).
-  EXPECT_EQ(send(http::verb::get, "/v1/accounts", {}, key).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, key).result(),
             http::status::not_implemented);
   open();
   EXPECT_EQ(send(http::verb::get, "/v1/workspaces/" + id).result(),
             http::status::ok);
-  EXPECT_EQ(send(http::verb::get, "/v1/accounts", {}, key).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, key).result(),
             http::status::not_implemented);
   // Stored hashed: the secret is nowhere in the database's keys family.
   bool secret_stored = false;
-  ASSERT_TRUE(db->scan(
+  ASSERT_TRUE(world.db->scan(
     storage::cf::keys, {}, {}, [&](std::string_view, std::string_view v) {
       secret_stored |= v.find(key.substr(3)) != std::string_view::npos;
       return true;
@@ -305,6 +277,181 @@ TEST_F(Service, TheManualClockMovesForwardOnly) {
   EXPECT_EQ(
     send(http::verb::post, "/v1/admin/clock", R"({"advance_s":1})").result(),
     http::status::not_found);
+}
+
+// -- sender accounts --------------------------------------------------------
+
+class Accounts : public Service {
+ protected:
+  Accounts() {
+    auto a = create("Agency A");
+    ws_a = std::string{a.at("id").as_string()};
+    key_a = std::string{a.at("api_key").as_string()};
+    auto b = create("Agency B", "America/New_York");
+    key_b = std::string{b.at("api_key").as_string()};
+  }
+
+  response account_call(http::verb method, std::string target,
+                        std::string body = {}, std::string_view key = {}) {
+    return send(method, std::move(target), std::move(body),
+                key.empty() ? std::string_view{key_a} : key);
+  }
+
+  json::object make_account(std::string_view key = {}) {
+    auto res = account_call(http::verb::post, "/v1/accounts", R"({
+      "name": "Anna's inbox", "channel": "email", "provider": {"type": "sim"},
+      "limits": {"daily_cap": 30, "spacing_s": 90, "jitter_s": 30,
+                 "warmup": {"start": 5, "increment": 5, "ceiling": 30},
+                 "window": {"start": "08:00", "end": "18:30"}}})",
+                            key);
+    EXPECT_EQ(res.result(), http::status::created) << res.body();
+    return body(res);
+  }
+
+  std::string ws_a, key_a, key_b;
+};
+
+TEST_F(Accounts, CreatesASimAccountAndKeepsItAcrossARestart) {
+  auto a = make_account();
+  std::string id{a.at("id").as_string()};
+  EXPECT_TRUE(id.starts_with("acc_"));
+  EXPECT_EQ(a.at("channel"), "email");
+  EXPECT_EQ(a.at("status"), "active");
+  EXPECT_EQ(a.at("provider").at("type"), "sim");
+  EXPECT_EQ(a.at("limits").at("daily_cap"), 30);
+  EXPECT_EQ(a.at("limits").at("spacing_s"), 90);
+  EXPECT_EQ(a.at("limits").at("window").at("end"), "18:30");
+  EXPECT_EQ(a.at("limits").at("warmup").at("ceiling"), 30);
+  EXPECT_EQ(a.at("usage").at("emails"), 0);
+  // The first day of the ramp allows its start.
+  EXPECT_EQ(a.at("usage").at("email_allowance"), 5);
+  EXPECT_TRUE(a.at("paused_until").is_null());
+  open();
+  auto got = account_call(http::verb::get, "/v1/accounts/" + id);
+  ASSERT_EQ(got.result(), http::status::ok) << got.body();
+  EXPECT_EQ(body(got).at("name"), "Anna's inbox");
+  // Registered with the runtime again: its standing is there.
+  EXPECT_TRUE(body(got).contains("usage"));
+  auto list = account_call(http::verb::get, "/v1/accounts");
+  ASSERT_EQ(list.result(), http::status::ok);
+  EXPECT_EQ(body(list).at("items").as_array().size(), 1u);
+}
+
+TEST_F(Accounts, RejectsBadAccountsNamingTheFieldAndCreatesNothing) {
+  auto post = [&](std::string b) {
+    return account_call(http::verb::post, "/v1/accounts", std::move(b));
+  };
+  const std::string ok_head =
+    R"({"name":"x","channel":"email","provider":{"type":"sim"})";
+  EXPECT_EQ(field_of(post(R"({"channel":"email","provider":{"type":"sim"}})")),
+            "name");
+  EXPECT_EQ(
+    field_of(post(R"({"name":"x","channel":"fax","provider":{"type":"sim"}})")),
+    "channel");
+  EXPECT_EQ(field_of(post(R"({"name":"x","channel":"email"})")), "provider");
+  EXPECT_EQ(
+    field_of(
+      post(R"({"name":"x","channel":"email","provider":{"type":"pigeon"}})")),
+    "provider.type");
+  EXPECT_EQ(
+    field_of(post(
+      R"({"name":"x","channel":"email","provider":{"type":"sim","host":"a"}})")),
+    "provider.host");
+  EXPECT_EQ(field_of(post(ok_head + R"(,"limits":{"daily_cap":-1}})")),
+            "limits.daily_cap");
+  EXPECT_EQ(
+    field_of(post(ok_head + R"(,"limits":{"window":{"start":"25:00"}}})")),
+    "limits.window.start");
+  EXPECT_EQ(
+    field_of(post(ok_head +
+                  R"(,"limits":{"window":{"start":"17:00","end":"17:00"}}})")),
+    "limits.window.end");
+  EXPECT_EQ(field_of(post(ok_head + R"(,"limits":{"warmup":{"speed":1}}})")),
+            "limits.warmup.speed");
+  EXPECT_EQ(field_of(post(ok_head + R"(,"limits":{"spacing_s":86401}})")),
+            "limits.spacing_s");
+  EXPECT_EQ(field_of(post(ok_head + R"(,"timezone":"Mars/Base"})")),
+            "timezone");
+  EXPECT_EQ(field_of(post(ok_head + R"(,"colour":"red"})")), "colour");
+  auto smtp =
+    post(R"({"name":"x","channel":"email","provider":{"type":"smtp"}})");
+  EXPECT_EQ(smtp.result(), http::status::not_implemented);
+  EXPECT_NE(smtp.body().find("smtp provider is not built"), std::string::npos);
+  auto list = account_call(http::verb::get, "/v1/accounts");
+  EXPECT_TRUE(body(list).at("items").as_array().empty());
+}
+
+TEST_F(Accounts, PauseResumeAndRevokeShowAtOnceAndSurviveARestart) {
+  auto a = make_account();
+  std::string id{a.at("id").as_string()};
+  auto paused = account_call(http::verb::post, "/v1/accounts/" + id + "/pause");
+  ASSERT_EQ(paused.result(), http::status::ok) << paused.body();
+  EXPECT_EQ(body(paused).at("status"), "paused");
+  EXPECT_EQ(
+    body(account_call(http::verb::get, "/v1/accounts/" + id)).at("status"),
+    "paused");
+  open();
+  EXPECT_EQ(
+    body(account_call(http::verb::get, "/v1/accounts/" + id)).at("status"),
+    "paused");
+  auto resumed =
+    account_call(http::verb::post, "/v1/accounts/" + id + "/resume");
+  EXPECT_EQ(body(resumed).at("status"), "active");
+  auto revoked =
+    account_call(http::verb::post, "/v1/accounts/" + id + "/revoke");
+  EXPECT_EQ(body(revoked).at("status"), "revoked");
+  auto again = account_call(http::verb::post, "/v1/accounts/" + id + "/resume");
+  EXPECT_EQ(again.result(), http::status::conflict);
+  open();
+  EXPECT_EQ(
+    body(account_call(http::verb::get, "/v1/accounts/" + id)).at("status"),
+    "revoked");
+}
+
+TEST_F(Accounts, AnotherWorkspacesAccountIsNotFoundOnEveryRoute) {
+  auto a = make_account();
+  std::string id{a.at("id").as_string()};
+  make_account(key_b);
+  for (auto [method, path] :
+       std::initializer_list<std::pair<http::verb, std::string>>{
+         {http::verb::get, "/v1/accounts/" + id},
+         {http::verb::patch, "/v1/accounts/" + id},
+         {http::verb::post, "/v1/accounts/" + id + "/pause"},
+         {http::verb::post, "/v1/accounts/" + id + "/resume"},
+         {http::verb::post, "/v1/accounts/" + id + "/revoke"}}) {
+    auto res = account_call(method, path, R"({"name":"mine now"})", key_b);
+    EXPECT_EQ(res.result(), http::status::not_found) << path;
+  }
+  // And exactly as an id that does not exist.
+  auto missing = account_call(http::verb::get,
+                              "/v1/accounts/acc_00000000000000ff", {}, key_b);
+  auto other = account_call(http::verb::get, "/v1/accounts/" + id, {}, key_b);
+  EXPECT_EQ(missing.body(), other.body());
+  auto list_b = account_call(http::verb::get, "/v1/accounts", {}, key_b);
+  ASSERT_EQ(body(list_b).at("items").as_array().size(), 1u);
+  EXPECT_NE(body(list_b).at("items").at(0).at("id"), json::value(id));
+  EXPECT_EQ(
+    body(account_call(http::verb::get, "/v1/accounts/" + id)).at("status"),
+    "active");
+}
+
+TEST_F(Accounts, PatchChangesTheNameAndSaysWhatItCannotChange) {
+  auto a = make_account();
+  std::string id{a.at("id").as_string()};
+  auto renamed =
+    account_call(http::verb::patch, "/v1/accounts/" + id, R"({"name":"Bo"})");
+  ASSERT_EQ(renamed.result(), http::status::ok) << renamed.body();
+  EXPECT_EQ(body(renamed).at("name"), "Bo");
+  EXPECT_EQ(field_of(account_call(http::verb::patch, "/v1/accounts/" + id,
+                                  R"({"channel":"linkedin"})")),
+            "channel");
+  EXPECT_EQ(account_call(http::verb::patch, "/v1/accounts/" + id,
+                         R"({"limits":{"daily_cap":5}})")
+              .result(),
+            http::status::not_implemented);
+  open();
+  EXPECT_EQ(
+    body(account_call(http::verb::get, "/v1/accounts/" + id)).at("name"), "Bo");
 }
 
 } // namespace
