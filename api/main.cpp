@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
   if (!registry) return fail("storage: " + registry.error().message);
   auto senders = api::accounts::load(*db);
   if (!senders) return fail("storage: " + senders.error().message);
+  auto campaigns = api::sequences::load(*db);
+  if (!campaigns) return fail("storage: " + campaigns.error().message);
 
   system_clock wall;
   std::optional<manual_clock> manual;
@@ -81,10 +83,10 @@ int main(int argc, char** argv) {
     actors::sim_provider email_sim, linkedin_sim;
     rt.add_channel(channel::email, &email_sim);
     rt.add_channel(channel::linkedin, &linkedin_sim);
-    api::register_accounts(**registry, **senders, rt);
+    api::register_stored(**registry, **senders, **campaigns, rt);
     api::service svc{api::service_options{*token, cfg.http.max_body_bytes},
-                     api::service_links{**registry, **senders, rt, time,
-                                        manual ? &*manual : nullptr,
+                     api::service_links{**registry, **senders, **campaigns, rt,
+                                        time, manual ? &*manual : nullptr,
                                         [&rt] { rt.tick(); }}};
     api::server_options so;
     so.host = cfg.http.host;

@@ -8,10 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "api/accounts.hpp"
 #include "api/http.hpp"
+#include "api/records.hpp"
 #include "api/tenants.hpp"
 #include "engine/clock.hpp"
+#include "engine/readiness.hpp"
 
 namespace herald::actors {
 class runtime;
@@ -32,6 +33,7 @@ struct service_options {
 struct service_links {
   tenants& registry;
   accounts& senders;
+  sequences& campaigns;
   actors::runtime& engine;
   const clock& time;
   manual_clock* manual = nullptr;
@@ -67,10 +69,20 @@ class service {
   response get_account(const call& c);
   response patch_account(const call& c);
   response control_account(const call& c, int event);
+  response create_sequence(const call& c);
+  response list_sequences(const call& c);
+  response get_sequence(const call& c);
+  response patch_sequence(const call& c);
+  response approve_step(const call& c);
+  response sequence_readiness(const call& c);
+  response launch_sequence(const call& c);
+  response set_sequence_status(const call& c, bool active);
+  readiness_report readiness_of(const sequence& seq) const;
 
   service_options options_;
   tenants& registry_;
   accounts& senders_;
+  sequences& campaigns_;
   actors::runtime& engine_;
   const clock& time_;
   manual_clock* manual_;
@@ -80,8 +92,9 @@ class service {
 };
 
 /// Gives `engine` every stored account, in its zone (the workspace's when it
-/// has none): at start, before the runtime recovers.
-void register_accounts(const tenants& registry, const accounts& senders,
-                       actors::runtime& engine);
+/// has none), and every launched sequence: at start, before the runtime
+/// recovers.
+void register_stored(const tenants& registry, const accounts& senders,
+                     const sequences& campaigns, actors::runtime& engine);
 
 } // namespace herald::api

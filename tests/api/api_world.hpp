@@ -45,18 +45,19 @@ class api_world {
     db = storage::store::open(o).value();
     registry = tenants::load(*db).value();
     senders = accounts::load(*db).value();
+    campaigns = sequences::load(*db).value();
     persister = std::make_unique<storage::group_commit>(*db);
     actors::runtime_options ro;
     ro.deterministic = true;
     engine = std::make_unique<actors::runtime>(ro, time_, *db, *persister);
     engine->add_channel(channel::email, &sim);
     engine->add_channel(channel::linkedin, &sim);
-    register_accounts(*registry, *senders, *engine);
+    register_stored(*registry, *senders, *campaigns, *engine);
     ASSERT_TRUE(engine->recover().has_value());
-    svc =
-      std::make_unique<service>(service_options{std::string{admin}, max_body_},
-                                service_links{*registry, *senders, *engine,
-                                              time_, manual, std::move(moved)});
+    svc = std::make_unique<service>(
+      service_options{std::string{admin}, max_body_},
+      service_links{*registry, *senders, *campaigns, *engine, time_, manual,
+                    std::move(moved)});
     svc->set_ready(true);
   }
 
@@ -65,6 +66,7 @@ class api_world {
     if (engine) engine->stop();
     engine.reset();
     persister.reset();
+    campaigns.reset();
     senders.reset();
     registry.reset();
     db.reset();
@@ -74,6 +76,7 @@ class api_world {
   std::unique_ptr<storage::store> db;
   std::unique_ptr<tenants> registry;
   std::unique_ptr<accounts> senders;
+  std::unique_ptr<sequences> campaigns;
   std::unique_ptr<storage::group_commit> persister;
   std::unique_ptr<actors::runtime> engine;
   std::unique_ptr<service> svc;

@@ -454,5 +454,173 @@ TEST_F(Accounts, PatchChangesTheNameAndSaysWhatItCannotChange) {
     body(account_call(http::verb::get, "/v1/accounts/" + id)).at("name"), "Bo");
 }
 
+// -- sequences --------------------------------------------------------------
+
+class Sequences : public Accounts {
+ protected:
+  Sequences() {
+    email = std::string{make_account().at("id").as_string()};
+    auto li = account_call(http::verb::post, "/v1/accounts",
+                           R"({"name":"Li","channel":"linkedin",
+                               "provider":{"type":"sim"}})");
+    linkedin = std::string{body(li).at("id").as_string()};
+  }
+
+  std::string two_steps(std::string invite_note = "Hi {{first_name}}") {
+    return R"({"name":"Launch week","steps":[
+      {"channel":"linkedin_invite","delay_days":0,"template":{"body":")" +
+           invite_note + R"("}},
+      {"channel":"email","delay_days":3,"condition":"no_reply",
+       "template":{"subject":"Hello {{first_name}}","body":"Dear {{first_name}}, ..."}}],
+      "senders":{"email":[")" +
+           email + R"("],"linkedin":[")" + linkedin + R"("]},
+      "schedule":{"mode":"relative","day_ms":1000},
+      "stop_on_colleague_reply":true})";
+  }
+
+  json::object make_sequence() {
+    auto res = account_call(http::verb::post, "/v1/sequences", two_steps());
+    EXPECT_EQ(res.result(), http::status::created) << res.body();
+    return body(res);
+  }
+
+  std::string email, linkedin;
+};
+
+TEST_F(Sequences, CreatesADraftAndKeepsItAcrossARestart) {
+  auto seq = make_sequence();
+  std::string id{seq.at("id").as_string()};
+  EXPECT_TRUE(id.starts_with("seq_"));
+  EXPECT_EQ(seq.at("status"), "draft");
+  ASSERT_EQ(seq.at("steps").as_array().size(), 2u);
+  EXPECT_EQ(seq.at("steps").at(1).at("condition"), "no_reply");
+  EXPECT_EQ(seq.at("steps").at(1).at("approved"), false);
+  EXPECT_EQ(seq.at("schedule").at("day_ms"), 1000);
+  EXPECT_EQ(seq.at("senders").at("email").at(0), json::value(email));
+  open();
+  auto got = account_call(http::verb::get, "/v1/sequences/" + id);
+  ASSERT_EQ(got.result(), http::status::ok);
+  EXPECT_EQ(body(got), seq);
+  auto list = account_call(http::verb::get, "/v1/sequences");
+  EXPECT_EQ(body(list).at("items").as_array().size(), 1u);
+}
+
+TEST_F(Sequences, RejectsBadSequencesNamingTheFieldAndCreatesNothing) {
+  auto post = [&](std::string b) {
+    return account_call(http::verb::post, "/v1/sequences", std::move(b));
+  };
+  auto with = [&](std::string from, std::string to) {
+    auto b = two_steps();
+    auto at = b.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return b.replace(at, from.size(), to);
+  };
+  EXPECT_EQ(field_of(post(with(R"("channel":"email")", R"("channel":"fax")"))),
+            "steps[1].channel");
+  EXPECT_EQ(field_of(post(two_steps(std::string(301, 'x')))),
+            "steps[0].template.body");
+  EXPECT_EQ(field_of(post(with(R"("delay_days":3)", R"("delay_days":400)"))),
+            "steps[1].delay_days");
+  EXPECT_EQ(
+    field_of(post(with(R"("email":[")" + email, R"("email":[")" + linkedin))),
+    "senders.email[0]");
+  EXPECT_EQ(
+    field_of(post(with(R"("mode":"relative")", R"("mode":"calendar")"))),
+    "schedule.day_ms");
+  EXPECT_EQ(field_of(post(with(R"("day_ms":1000)",
+                               R"("day_ms":1000,"window":{"start":"9am"})"))),
+            "schedule.window.start");
+  EXPECT_EQ(field_of(post(with(R"("stop_on_colleague_reply":true)",
+                               R"("stop_on_colleague_reply":"yes")"))),
+            "stop_on_colleague_reply");
+  EXPECT_EQ(field_of(post(
+              with(R"("name":"Launch week")", R"("name":"x","owner":"me")"))),
+            "owner");
+  EXPECT_EQ(field_of(post(R"({"name":"x"})")), "steps");
+  // Another workspace's account is not a sender here.
+  auto other = body(account_call(http::verb::post, "/v1/accounts",
+                                 R"({"name":"B","channel":"email",
+                                     "provider":{"type":"sim"}})",
+                                 key_b));
+  std::string theirs{other.at("id").as_string()};
+  EXPECT_EQ(
+    field_of(post(with(R"("email":[")" + email, R"("email":[")" + theirs))),
+    "senders.email[0]");
+  auto list = account_call(http::verb::get, "/v1/sequences");
+  EXPECT_TRUE(body(list).at("items").as_array().empty());
+}
+
+TEST_F(Sequences, LaunchWaitsForEveryStepsApprovalThenDraftsAreFrozen) {
+  auto seq = make_sequence();
+  std::string path = "/v1/sequences/" + std::string{seq.at("id").as_string()};
+  auto review = body(account_call(http::verb::get, path + "/readiness"));
+  EXPECT_EQ(review.at("ready"), false);
+  auto refused = account_call(http::verb::post, path + "/launch");
+  ASSERT_EQ(refused.result(), http::status::conflict) << refused.body();
+  auto findings = body(refused).at("error").at("findings").as_array();
+  ASSERT_FALSE(findings.empty());
+  EXPECT_EQ(findings.at(0).at("severity"), "blocking");
+  EXPECT_EQ(findings.at(0).at("code"), "step_not_approved");
+  EXPECT_EQ(body(account_call(http::verb::get, path)).at("status"), "draft");
+  for (auto n : {"1", "2"})
+    ASSERT_EQ(account_call(http::verb::post, path + "/steps/" + n + "/approve")
+                .result(),
+              http::status::ok);
+  EXPECT_EQ(account_call(http::verb::post, path + "/steps/3/approve").result(),
+            http::status::not_found);
+  auto ready = body(account_call(http::verb::get, path + "/readiness"));
+  EXPECT_EQ(ready.at("ready"), true) << json::serialize(ready);
+  auto launched = account_call(http::verb::post, path + "/launch");
+  ASSERT_EQ(launched.result(), http::status::ok) << launched.body();
+  EXPECT_EQ(body(launched).at("status"), "active");
+  EXPECT_EQ(account_call(http::verb::patch, path, R"({"name":"y"})").result(),
+            http::status::conflict);
+  EXPECT_EQ(account_call(http::verb::post, path + "/launch").result(),
+            http::status::conflict);
+  EXPECT_EQ(body(account_call(http::verb::post, path + "/pause")).at("status"),
+            "paused");
+  open();
+  EXPECT_EQ(body(account_call(http::verb::get, path)).at("status"), "paused");
+  EXPECT_EQ(body(account_call(http::verb::post, path + "/resume")).at("status"),
+            "active");
+}
+
+TEST_F(Sequences, AChangedStepNeedsApprovingAgain) {
+  auto seq = make_sequence();
+  std::string path = "/v1/sequences/" + std::string{seq.at("id").as_string()};
+  account_call(http::verb::post, path + "/steps/1/approve");
+  account_call(http::verb::post, path + "/steps/2/approve");
+  auto b = two_steps();
+  b.replace(b.find("Dear"), 4, "Hey");
+  auto changed = account_call(http::verb::patch, path, b);
+  ASSERT_EQ(changed.result(), http::status::ok) << changed.body();
+  EXPECT_EQ(body(changed).at("steps").at(0).at("approved"), true);
+  EXPECT_EQ(body(changed).at("steps").at(1).at("approved"), false);
+  EXPECT_EQ(
+    body(account_call(http::verb::get, path + "/readiness")).at("ready"),
+    false);
+}
+
+TEST_F(Sequences, AnotherWorkspacesSequenceIsNotFoundOnEveryRoute) {
+  auto seq = make_sequence();
+  std::string path = "/v1/sequences/" + std::string{seq.at("id").as_string()};
+  for (auto [method, p] :
+       std::initializer_list<std::pair<http::verb, std::string>>{
+         {http::verb::get, path},
+         {http::verb::patch, path},
+         {http::verb::post, path + "/steps/1/approve"},
+         {http::verb::get, path + "/readiness"},
+         {http::verb::post, path + "/launch"},
+         {http::verb::post, path + "/pause"},
+         {http::verb::post, path + "/resume"}}) {
+    auto res = account_call(method, p, R"({"name":"mine"})", key_b);
+    EXPECT_EQ(res.result(), http::status::not_found) << p;
+  }
+  EXPECT_TRUE(body(account_call(http::verb::get, "/v1/sequences", {}, key_b))
+                .at("items")
+                .as_array()
+                .empty());
+}
+
 } // namespace
 } // namespace herald::api
