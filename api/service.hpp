@@ -54,8 +54,11 @@ class service {
   /// /readyz answers 200 once set (storage open, recovery done), else 503.
   void set_ready(bool ready) noexcept { ready_.store(ready); }
 
- private:
+  /// What a handler answers: the request, its path's parameters, its query
+  /// and the caller's workspace (api/handlers.hpp).
   struct call;
+
+ private:
   struct route;
 
   response create_workspace(const call& c);
