@@ -120,6 +120,9 @@ runtime::~runtime() { stop(); }
 account_actor runtime::add_account(const sender_account& acc,
                                    const date::time_zone* zone,
                                    budget_policy policy) {
+  if ((acc.id.value & account_timer_bit) != 0)
+    throw std::invalid_argument{
+      "account ids are below 2^63: the timer shards keep the top bit"};
   const auto& shard = shard_for(acc.id.value);
   auto a = sys_->spawn(account, acc, zone, policy, &time_, shard);
   // Enrollments take and settle their slots in it directly (under its mutex),
@@ -266,7 +269,9 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
             storage::key::domain_enrollment(e.workspace, domain, e.lead, e.id),
             {});
   std::unique_lock lk{mu_};
-  if (stopped_ || directory_.count(e.id.value) > 0) return false;
+  if (stopped_ || directory_.count(e.id.value) > 0 ||
+      (e.id.value & account_timer_bit) != 0)
+    return false;
   auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
   persister_.post(std::move(w), nullptr);
   // Counted once the actor exists (spawning throws for an unknown sequence);

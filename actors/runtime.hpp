@@ -104,7 +104,8 @@ class runtime final : public enrollment_directory {
 
   /// Starts `e` (new, with its senders bound) for `contact`. The lead must be
   /// stored already: a later activation reads it back. False, changing
-  /// nothing, when the id is enrolled already or the runtime has stopped.
+  /// nothing, when the id is enrolled already, is not below 2^63 (the timer
+  /// shards keep the top bit for accounts) or the runtime has stopped.
   /// Waits while max_pending_enrolls enrollments wait for their first job.
   bool enroll(const enrollment& e, std::shared_ptr<const lead> contact,
               bool lead_replied);

@@ -9,12 +9,12 @@ namespace {
 constexpr const char* server_error_message =
   "storage failed; nothing was changed";
 
+} // namespace
+
 simdjson::dom::parser& json_parser() {
   thread_local simdjson::dom::parser parser;
   return parser;
 }
-
-} // namespace
 
 response answer(const request& req, http::status status, std::string body) {
   response res{status, req.version()};

@@ -128,6 +128,9 @@ std::variant<std::pair<size_t, Id>, response> page_of(const request& req,
   return std::pair{limit, after};
 }
 
+/// This thread's parser (a parsed document lives until its next parse).
+simdjson::dom::parser& json_parser();
+
 /// The enumerator a JSON string names; nullopt for anything else.
 template<class E>
 std::optional<E> enum_field(simdjson::dom::element v) {

@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
     rt.add_channel(channel::linkedin, &linkedin_sim);
     api::register_stored(**registry, **senders, **campaigns, rt);
     api::service svc{api::service_options{*token, cfg.http.max_body_bytes},
-                     api::service_links{**registry, **senders, **campaigns, rt,
-                                        time, manual ? &*manual : nullptr,
+                     api::service_links{*db, **registry, **senders, **campaigns,
+                                        rt, time, manual ? &*manual : nullptr,
                                         [&rt] { rt.tick(); }}};
     api::server_options so;
     so.host = cfg.http.host;

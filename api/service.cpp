@@ -63,7 +63,7 @@ struct service::route {
 };
 
 service::service(service_options options, service_links links)
-  : options_(std::move(options)), registry_(links.registry),
+  : options_(std::move(options)), db_(links.db), registry_(links.registry),
     senders_(links.senders), campaigns_(links.campaigns), engine_(links.engine),
     time_(links.time), manual_(links.manual),
     clock_moved_(std::move(links.clock_moved)) {
@@ -121,6 +121,8 @@ service::service(service_options options, service_links links)
       &service::approve_step);
   add(v::get, "/v1/sequences/{}/readiness", auth_kind::workspace,
       &service::sequence_readiness);
+  add(v::post, "/v1/sequences/{}/leads", auth_kind::workspace,
+      &service::import_leads);
   add(v::post, "/v1/sequences/{}/launch", auth_kind::workspace,
       &service::launch_sequence);
   add(
@@ -132,7 +134,6 @@ service::service(service_options options, service_links links)
   for (auto [method, pattern] :
        std::initializer_list<std::pair<v, const char*>>{
          {v::get, "/v1/sequences/{}/preview"},
-         {v::post, "/v1/sequences/{}/leads"},
          {v::get, "/v1/sequences/{}/leads"},
          {v::get, "/v1/sequences/{}/stats"},
          {v::get, "/v1/leads/{}"},

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct service_options {
 /// manual (POST /v1/admin/clock moves it, then calls `clock_moved`), else
 /// nullptr (that route is 404).
 struct service_links {
+  storage::store& db;
   tenants& registry;
   accounts& senders;
   sequences& campaigns;
@@ -80,9 +82,11 @@ class service {
   response sequence_readiness(const call& c);
   response launch_sequence(const call& c);
   response set_sequence_status(const call& c, bool active);
+  response import_leads(const call& c);
   readiness_report readiness_of(const sequence& seq) const;
 
   service_options options_;
+  storage::store& db_;
   tenants& registry_;
   accounts& senders_;
   sequences& campaigns_;
@@ -91,6 +95,7 @@ class service {
   manual_clock* manual_;
   std::function<void()> clock_moved_;
   std::atomic<bool> ready_{false};
+  std::mutex import_mu_;
   std::vector<route> routes_;
 };
 

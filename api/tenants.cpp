@@ -34,8 +34,11 @@ storage::storage_error bad_record(std::string_view key, std::string why) {
 
 uint64_t random_id() {
   uint64_t v = 0;
-  while (v == 0)
+  // 63 bits: the runtime's timer ids keep the top bit for account wake-ups.
+  while (v == 0) {
     randombytes_buf(&v, sizeof v);
+    v &= ~(uint64_t{1} << 63);
+  }
   return v;
 }
 

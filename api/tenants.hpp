@@ -62,7 +62,8 @@ class tenants {
   std::unordered_map<std::string, storage::api_key> keys_;
 };
 
-/// A random id of 64 bits, never zero.
+/// A random id below 2^63 (the runtime keeps the top bit of its timer ids
+/// for accounts), never zero.
 uint64_t random_id();
 
 /// The BLAKE2b hash (32 bytes, raw) of a key's secret.

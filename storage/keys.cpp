@@ -12,6 +12,7 @@ constexpr char lead_record_tag = 1;
 constexpr char lead_external_tag = 2;
 constexpr char lead_enrollment_tag = 3;
 constexpr char domain_enrollment_tag = 4;
+constexpr char sequence_lead_tag = 5;
 
 void put_u64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8)
@@ -104,6 +105,14 @@ std::string lead(workspace_id ws, lead_id id) {
   auto out = with_ws(ws, 9);
   out.push_back(lead_record_tag);
   put_u64(out, id.value);
+  return out;
+}
+
+std::string sequence_lead(workspace_id ws, sequence_id seq, lead_id lead) {
+  auto out = with_ws(ws, 25);
+  out.push_back(sequence_lead_tag);
+  put_u64(out, seq.value);
+  put_u64(out, lead.value);
   return out;
 }
 

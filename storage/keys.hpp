@@ -26,7 +26,9 @@ enum class cf : uint8_t {
   accounts,    // [ws][account]
   sequences,   // [ws][sequence]
   leads,       // [ws][1][lead] records; [ws][2][external id] -> lead id;
-               // [ws][3][lead][enrollment]: a lead's enrollments
+               // [ws][3][lead][enrollment]: a lead's enrollments;
+               // [ws][4][domain]\0[lead][enrollment]: a company's;
+               // [ws][5][sequence][lead] -> enrollment id
   enrollments, // [ws][enrollment]: state snapshots
   history,     // [ws][lead][at ms][enrollment][step][event]
   inbox,       // [ws][newest first][lead]
@@ -55,6 +57,10 @@ std::string account(workspace_id ws, account_id id);
 std::string sequence(workspace_id ws, sequence_id id);
 std::string lead(workspace_id ws, lead_id id);
 std::string lead_external(workspace_id ws, std::string_view external_id);
+/// The entry saying `lead` is enrolled in `seq` (in cf::leads; its value is
+/// the enrollment's id, wire form): an import enrolls a lead once per
+/// sequence.
+std::string sequence_lead(workspace_id ws, sequence_id seq, lead_id lead);
 std::string enrollment(workspace_id ws, enrollment_id id);
 /// The same key without an allocation (the hot path writes one per durable
 /// point).

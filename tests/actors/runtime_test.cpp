@@ -139,6 +139,16 @@ TEST_F(Runtime, KeptActorsBeyondTheIdleKeepQuitWhenTrimmed) {
   EXPECT_LE(rt->stats().parked, 8u);
 }
 
+// The timer shards tell accounts' wake-ups from enrollments' timers by the
+// top bit of their ids: ids with it set are refused, not misrouted.
+TEST_F(Runtime, RefusesIdsWithTheTopBitSet) {
+  constexpr uint64_t top = uint64_t{1} << 63;
+  EXPECT_FALSE(rt->enroll(enrollment_of(top | 7, 1), make_lead(1), false));
+  EXPECT_EQ(rt->stats().enrolled, 0u);
+  EXPECT_THROW(rt->add_account(sender(top | 3, channel::email), utc()),
+               std::invalid_argument);
+}
+
 TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   start_passivating(3);
   enroll(3);

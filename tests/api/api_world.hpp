@@ -56,8 +56,8 @@ class api_world {
     ASSERT_TRUE(engine->recover().has_value());
     svc = std::make_unique<service>(
       service_options{std::string{admin}, max_body_},
-      service_links{*registry, *senders, *campaigns, *engine, time_, manual,
-                    std::move(moved)});
+      service_links{*db, *registry, *senders, *campaigns, *engine, time_,
+                    manual, std::move(moved)});
     svc->set_ready(true);
   }
 

@@ -622,5 +622,128 @@ TEST_F(Sequences, AnotherWorkspacesSequenceIsNotFoundOnEveryRoute) {
                 .empty());
 }
 
+// -- leads ------------------------------------------------------------------
+
+class Leads : public Sequences {
+ protected:
+  Leads() {
+    auto seq = make_sequence();
+    id = std::string{seq.at("id").as_string()};
+    path = "/v1/sequences/" + id;
+    account_call(http::verb::post, path + "/steps/1/approve");
+    account_call(http::verb::post, path + "/steps/2/approve");
+    auto launched = account_call(http::verb::post, path + "/launch");
+    EXPECT_EQ(launched.result(), http::status::ok) << launched.body();
+  }
+
+  response import(std::string b, std::string type = "application/json",
+                  std::string_view key = {}) {
+    request req{http::verb::post, path + "/leads", 11};
+    req.set(http::field::authorization,
+            "Bearer " + std::string{key.empty() ? key_a : key});
+    req.set(http::field::content_type, type);
+    req.body() = std::move(b);
+    req.prepare_payload();
+    auto res = svc->handle(req);
+    world.engine->settle();
+    return res;
+  }
+
+  // Moves the manual clock through every due time up to `until`, running
+  // what comes due.
+  void run_until(time_point until) {
+    world.engine->settle();
+    while (auto next = world.engine->advance()) {
+      if (*next > until) break;
+      ASSERT_TRUE(time.set(std::max(*next, time.now())));
+    }
+  }
+
+  std::string id, path;
+};
+
+TEST_F(Leads, ImportsJsonAndNdjsonListingRejectedLinesAndSkippingDuplicates) {
+  auto first = import(R"([
+    {"external_id":"a1","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+    {"external_id":"b2","email":"not an address","linkedin_url":"https://www.linkedin.com/in/b"},
+    {"external_id":"c3","linkedin_url":"https://www.linkedin.com/in/cy","fields":{"role":"CTO"}},
+    {"email":"nobody@acme.com"},
+    {"external_id":"a1","email":"ann@acme.com"}
+  ])");
+  ASSERT_EQ(first.result(), http::status::ok) << first.body();
+  auto b = body(first);
+  EXPECT_EQ(b.at("enrolled"), 2);
+  EXPECT_EQ(b.at("duplicates"), 1);
+  auto rejected = b.at("rejected").as_array();
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected.at(0).at("index"), 1);
+  EXPECT_EQ(rejected.at(0).at("error").at("field"), "email");
+  EXPECT_EQ(rejected.at(1).at("index"), 3);
+  EXPECT_EQ(rejected.at(1).at("error").at("field"), "external_id");
+  // NDJSON: a broken line is rejected with its index, the rest goes on; a
+  // lead imported before is a duplicate.
+  auto lines = import("{\"external_id\":\"d4\",\"email\":\"dee@beta.io\"}\n"
+                      "{\"external_id\":\n"
+                      "\n"
+                      "{\"external_id\":\"a1\",\"email\":\"ann@acme.com\"}\n"
+                      "{\"external_id\":\"e5\",\"email\":\"eve@beta.io\","
+                      "\"timezone\":\"Mars/Base\"}\n",
+                      "application/x-ndjson");
+  ASSERT_EQ(lines.result(), http::status::ok) << lines.body();
+  auto l = body(lines);
+  EXPECT_EQ(l.at("enrolled"), 1);
+  EXPECT_EQ(l.at("duplicates"), 1);
+  ASSERT_EQ(l.at("rejected").as_array().size(), 2u);
+  EXPECT_EQ(l.at("rejected").at(0).at("index"), 1);
+  EXPECT_EQ(l.at("rejected").at(0).at("error").at("code"), "invalid_json");
+  EXPECT_EQ(l.at("rejected").at(1).at("index"), 4);
+  EXPECT_EQ(l.at("rejected").at(1).at("error").at("field"), "timezone");
+  // After a restart the same leads are still duplicates.
+  open();
+  auto again = import(R"([{"external_id":"a1","email":"ann@acme.com"},
+                          {"external_id":"d4","email":"dee@beta.io"}])");
+  EXPECT_EQ(body(again).at("enrolled"), 0);
+  EXPECT_EQ(body(again).at("duplicates"), 2);
+}
+
+TEST_F(Leads, RefusesDraftsOtherWorkspacesAndWrongBodies) {
+  EXPECT_EQ(import("leads", "text/csv").result(),
+            http::status::unsupported_media_type);
+  EXPECT_EQ(import(R"({"external_id":"x"})").result(),
+            http::status::bad_request);
+  EXPECT_EQ(import(R"([{"external_id":"x","email":"x@y.io"}])",
+                   "application/json", key_b)
+              .result(),
+            http::status::not_found);
+  auto draft = make_sequence();
+  path = "/v1/sequences/" + std::string{draft.at("id").as_string()};
+  EXPECT_EQ(import(R"([{"external_id":"x","email":"x@y.io"}])").result(),
+            http::status::conflict);
+}
+
+TEST_F(Leads, EnrolledLeadsAreSentToAsTheManualClockMoves) {
+  auto res = import(R"([
+    {"external_id":"a1","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+    {"external_id":"b2","email":"bob@acme.com","linkedin_url":"https://www.linkedin.com/in/bob","first_name":"Bob"}])");
+  ASSERT_EQ(body(res).at("enrolled"), 2) << res.body();
+  // Relative days of a second: the invite at once, the email three "days"
+  // later.
+  run_until(time.now() + std::chrono::hours{1});
+  auto sent = world.sim.sent();
+  ASSERT_EQ(sent.size(), 4u);
+  size_t invites = 0, emails = 0;
+  for (const auto& r : sent) {
+    if (r.request.kind == step_channel::linkedin_invite) {
+      ++invites;
+      EXPECT_TRUE(r.request.body == "Hi Ann" || r.request.body == "Hi Bob")
+        << r.request.body;
+    } else {
+      ++emails;
+    }
+  }
+  EXPECT_EQ(invites, 2u);
+  EXPECT_EQ(emails, 2u);
+}
+
 } // namespace
 } // namespace herald::api
