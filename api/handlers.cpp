@@ -242,4 +242,48 @@ std::optional<field_error> read_window(simdjson::dom::element v,
   return std::nullopt;
 }
 
+std::variant<size_t, response> limit_of(const request& req,
+                                        std::string_view query) {
+  size_t limit = default_limit;
+  if (auto l = query_param(query, "limit")) {
+    size_t v = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 ||
+        v > max_limit)
+      return invalid(req, "limit",
+                     "limit must be an integer from 1 to " +
+                       std::to_string(max_limit));
+    limit = v;
+  }
+  return limit;
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0xf]);
+  }
+  return out;
+}
+
+std::optional<std::string> unhex(std::string_view text) {
+  if (text.size() % 2 != 0) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int hi = value(text[i]), lo = value(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
 } // namespace herald::api

@@ -103,30 +103,30 @@ std::optional<field_error> read_window(simdjson::dom::element v,
                                        const std::string& path,
                                        local_window& out);
 
-// The page a list asks for (?limit=, ?cursor= an id of type Id), or the
-// answer saying what is wrong with it.
+/// The ?limit= of a list (default 100, at most 1000), or the answer saying
+/// what is wrong with it.
+std::variant<size_t, response> limit_of(const request& req,
+                                        std::string_view query);
+
+/// The page a list asks for (?limit=, ?cursor= an id of type Id), or the
+/// answer saying what is wrong with it.
 template<class Id>
 std::variant<std::pair<size_t, Id>, response> page_of(const request& req,
                                                       std::string_view query) {
-  size_t limit = default_limit;
-  if (auto l = query_param(query, "limit")) {
-    size_t v = 0;
-    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
-    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 ||
-        v > max_limit)
-      return invalid(req, "limit",
-                     "limit must be an integer from 1 to " +
-                       std::to_string(max_limit));
-    limit = v;
-  }
+  auto limit = limit_of(req, query);
+  if (auto* r = std::get_if<response>(&limit)) return std::move(*r);
   Id after;
   if (auto cur = query_param(query, "cursor")) {
     auto id = parse_id<Id>(*cur);
     if (!id) return invalid(req, "cursor", "cursor is not one this list gave");
     after = *id;
   }
-  return std::pair{limit, after};
+  return std::pair{std::get<size_t>(limit), after};
 }
+
+/// Bytes as lowercase hex, and back (nullopt for text that is not hex).
+std::string hex(std::string_view bytes);
+std::optional<std::string> unhex(std::string_view text);
 
 /// This thread's parser (a parsed document lives until its next parse).
 simdjson::dom::parser& json_parser();

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     api::service svc{api::service_options{*token, cfg.http.max_body_bytes},
                      api::service_links{*db, **registry, **senders, **campaigns,
                                         rt, time, manual ? &*manual : nullptr,
-                                        [&rt] { rt.tick(); }}};
+                                        [&rt] { rt.tick(); }, nullptr}};
     api::server_options so;
     so.host = cfg.http.host;
     so.port = cfg.http.port;

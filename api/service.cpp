@@ -66,7 +66,7 @@ service::service(service_options options, service_links links)
   : options_(std::move(options)), db_(links.db), registry_(links.registry),
     senders_(links.senders), campaigns_(links.campaigns), engine_(links.engine),
     time_(links.time), manual_(links.manual),
-    clock_moved_(std::move(links.clock_moved)) {
+    clock_moved_(std::move(links.clock_moved)), drive_(std::move(links.drive)) {
   using v = http::verb;
   auto add =
     [this](v method, std::string pattern, auth_kind auth,
@@ -121,6 +121,8 @@ service::service(service_options options, service_links links)
       &service::approve_step);
   add(v::get, "/v1/sequences/{}/readiness", auth_kind::workspace,
       &service::sequence_readiness);
+  add(v::post, "/v1/events", auth_kind::workspace, &service::post_event);
+  add(v::get, "/v1/inbox", auth_kind::workspace, &service::get_inbox);
   add(v::post, "/v1/sequences/{}/leads", auth_kind::workspace,
       &service::import_leads);
   add(v::post, "/v1/sequences/{}/launch", auth_kind::workspace,
@@ -137,8 +139,6 @@ service::service(service_options options, service_links links)
          {v::get, "/v1/sequences/{}/leads"},
          {v::get, "/v1/sequences/{}/stats"},
          {v::get, "/v1/leads/{}"},
-         {v::post, "/v1/events"},
-         {v::get, "/v1/inbox"},
          {v::get, "/v1/unsubscribes"},
          {v::post, "/v1/unsubscribes"},
        })

@@ -40,6 +40,9 @@ struct service_links {
   const clock& time;
   manual_clock* manual = nullptr;
   std::function<void()> clock_moved;
+  /// Deterministic runs: runs the engine's pending work while a handler
+  /// waits for it (an event's acknowledgement); empty with threads.
+  std::function<void()> drive;
 };
 
 /// Routes every path of API.md. What is built answers; what is not answers
@@ -83,6 +86,8 @@ class service {
   response launch_sequence(const call& c);
   response set_sequence_status(const call& c, bool active);
   response import_leads(const call& c);
+  response post_event(const call& c);
+  response get_inbox(const call& c);
   readiness_report readiness_of(const sequence& seq) const;
 
   service_options options_;
@@ -94,6 +99,7 @@ class service {
   const clock& time_;
   manual_clock* manual_;
   std::function<void()> clock_moved_;
+  std::function<void()> drive_;
   std::atomic<bool> ready_{false};
   std::mutex import_mu_;
   std::vector<route> routes_;

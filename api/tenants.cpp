@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "api/handlers.hpp"
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
 
@@ -13,17 +14,6 @@ namespace {
 
 constexpr size_t secret_bytes = 32;
 constexpr std::string_view secret_prefix = "hk_";
-
-std::string hex(const unsigned char* p, size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(digits[p[i] >> 4]);
-    out.push_back(digits[p[i] & 0xf]);
-  }
-  return out;
-}
 
 storage::storage_error bad_record(std::string_view key, std::string why) {
   return storage::storage_error{storage::errc::bad_value, std::move(why),
@@ -94,7 +84,8 @@ new_key tenants::make_key(workspace_id ws, storage::api_key& stored) const {
   randombytes_buf(raw, sizeof raw);
   new_key k;
   k.id = key_id{random_id()};
-  k.secret = std::string{secret_prefix} + hex(raw, sizeof raw);
+  k.secret = std::string{secret_prefix} +
+             hex({reinterpret_cast<const char*>(raw), sizeof raw});
   sodium_memzero(raw, sizeof raw);
   stored.id = k.id;
   stored.workspace = ws;

@@ -57,7 +57,7 @@ class api_world {
     svc = std::make_unique<service>(
       service_options{std::string{admin}, max_body_},
       service_links{*db, *registry, *senders, *campaigns, *engine, time_,
-                    manual, std::move(moved)});
+                    manual, std::move(moved), [this] { engine->settle(); }});
     svc->set_ready(true);
   }
 

@@ -91,12 +91,12 @@ TEST_F(Service, CreatesAWorkspaceWithAKeyShownOnceAndKeepsItAcrossARestart) {
   EXPECT_EQ(body(got).at("name"), "Acme");
   EXPECT_FALSE(body(got).contains("api_key"));
   // The key opens the workspace's routes (not built yet: 501, not 401).
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, key).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key).result(),
             http::status::not_implemented);
   open();
   EXPECT_EQ(send(http::verb::get, "/v1/workspaces/" + id).result(),
             http::status::ok);
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, key).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key).result(),
             http::status::not_implemented);
   // Stored hashed: the secret is nowhere in the database's keys family.
   bool secret_stored = false;
@@ -154,13 +154,13 @@ TEST_F(Service, AdminRoutesNeedTheAdminTokenAndWorkspaceRoutesAKey) {
   // A workspace key is not the admin token, nor the other way round.
   EXPECT_EQ(send(http::verb::get, "/v1/workspaces", {}, key).result(),
             http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, admin).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, admin).result(),
             http::status::unauthorized);
   auto forged = key;
   forged.back() = forged.back() == '0' ? '1' : '0';
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, forged).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, forged).result(),
             http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, key).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key).result(),
             http::status::not_implemented);
 }
 
@@ -176,14 +176,14 @@ TEST_F(Service, RevokedKeysStopWorkingAndNewOnesStart) {
   auto gone =
     send(http::verb::delete_, "/v1/workspaces/" + id + "/keys/" + first_id);
   EXPECT_EQ(gone.result(), http::status::no_content);
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, first).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, first).result(),
             http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, key2).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key2).result(),
             http::status::not_implemented);
   open();
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, first).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, first).result(),
             http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::get, "/v1/inbox", {}, key2).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key2).result(),
             http::status::not_implemented);
   EXPECT_EQ(
     send(http::verb::delete_, "/v1/workspaces/" + id + "/keys/" + first_id)
@@ -743,6 +743,79 @@ TEST_F(Leads, EnrolledLeadsAreSentToAsTheManualClockMoves) {
   }
   EXPECT_EQ(invites, 2u);
   EXPECT_EQ(emails, 2u);
+}
+
+// -- events and the inbox ---------------------------------------------------
+
+TEST_F(Leads, AReplyHaltsTheLeadAndItsColleaguesAndLandsInTheInbox) {
+  auto res = import(R"([
+    {"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+    {"external_id":"bob","email":"bob@acme.com","linkedin_url":"https://www.linkedin.com/in/bob","first_name":"Bob"},
+    {"external_id":"cy","email":"cy@other.io","linkedin_url":"https://www.linkedin.com/in/cy","first_name":"Cy"}])");
+  ASSERT_EQ(body(res).at("enrolled"), 3) << res.body();
+  auto reply = account_call(http::verb::post, "/v1/events", R"({
+    "event_id":"msg-1","type":"reply","external_id":"ann","channel":"email",
+    "text":"Not interested, thanks"})");
+  ASSERT_EQ(reply.result(), http::status::accepted) << reply.body();
+  EXPECT_EQ(body(reply).at("duplicate"), false);
+  EXPECT_EQ(body(reply).at("enrollments"), 1);
+  // The same event again changes nothing.
+  auto again = account_call(http::verb::post, "/v1/events", R"({
+    "event_id":"msg-1","type":"reply","external_id":"ann"})");
+  EXPECT_EQ(body(again).at("duplicate"), true);
+  run_until(time.now() + std::chrono::hours{1});
+  // Ann replied, Bob is her colleague (the sequence stops on that): only Cy
+  // got the invite and the email.
+  auto sent = world.sim.sent();
+  ASSERT_EQ(sent.size(), 2u);
+  for (const auto& r : sent)
+    EXPECT_TRUE(r.request.to.find("cy") != std::string::npos) << r.request.to;
+  auto inbox = account_call(http::verb::get, "/v1/inbox");
+  ASSERT_EQ(inbox.result(), http::status::ok) << inbox.body();
+  auto items = body(inbox).at("items").as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items.at(0).at("text"), "Not interested, thanks");
+  EXPECT_EQ(items.at(0).at("channel"), "email");
+  // Another workspace sees nothing of it.
+  EXPECT_TRUE(body(account_call(http::verb::get, "/v1/inbox", {}, key_b))
+                .at("items")
+                .as_array()
+                .empty());
+}
+
+TEST_F(Leads, EventsNameTheirLeadOrAccountAndAreCheckedFirst) {
+  import(
+    R"([{"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann"}])");
+  auto post = [&](std::string b, std::string_view key = {}) {
+    return account_call(http::verb::post, "/v1/events", std::move(b), key);
+  };
+  EXPECT_EQ(field_of(post(R"({"type":"reply","external_id":"ann"})")),
+            "event_id");
+  EXPECT_EQ(
+    field_of(post(R"({"event_id":"e","type":"fax","external_id":"ann"})")),
+    "type");
+  EXPECT_EQ(
+    field_of(post(R"({"event_id":"e","type":"reply","external_id":"zed"})")),
+    "external_id");
+  EXPECT_EQ(field_of(post(
+              R"({"event_id":"e","type":"reply","external_id":"ann"})", key_b)),
+            "external_id");
+  EXPECT_EQ(field_of(post(R"({"event_id":"e","type":"linkedin_warning"})")),
+            "account");
+  EXPECT_EQ(
+    post(R"({"event_id":"e","type":"reply","email":"ann@acme.com"})").result(),
+    http::status::not_implemented);
+  EXPECT_EQ(
+    field_of(post(
+      R"({"event_id":"e","type":"reply","external_id":"ann","mood":"grumpy"})")),
+    "mood");
+  auto warned =
+    post(R"({"event_id":"w1","type":"linkedin_warning","account":")" +
+         linkedin + R"("})");
+  ASSERT_EQ(warned.result(), http::status::accepted) << warned.body();
+  EXPECT_EQ(body(account_call(http::verb::get, "/v1/accounts/" + linkedin))
+              .at("status"),
+            "warned");
 }
 
 } // namespace

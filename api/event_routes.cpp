@@ -1,0 +1,282 @@
+// Events from mailboxes and LinkedIn: POST /v1/events (idempotent by
+// event_id), and the inbox of replies, GET /v1/inbox.
+
+#include <array>
+#include <chrono>
+#include <future>
+
+#include "actors/runtime.hpp"
+#include "api/handlers.hpp"
+#include "storage/codec.hpp"
+#include "storage/keys.hpp"
+
+namespace herald::api {
+
+namespace {
+
+constexpr size_t max_event_id_bytes = 256;
+constexpr size_t max_text_bytes = 20'000;
+// How long a lead event may take to reach every enrollment of the lead
+// before the answer says it was not acknowledged.
+constexpr auto acknowledge_within = std::chrono::seconds{30};
+
+enum class event_type : uint8_t {
+  reply,
+  auto_reply,
+  bounce,
+  unsubscribe,
+  invite_accepted,
+  linkedin_warning,
+};
+
+} // namespace
+
+} // namespace herald::api
+
+template<>
+struct herald::enum_names<herald::api::event_type> {
+  static constexpr std::array<std::string_view, 6> values{
+    "reply",       "auto_reply",      "bounce",
+    "unsubscribe", "invite_accepted", "linkedin_warning"};
+};
+
+namespace herald::api {
+
+namespace {
+
+// Mail providers whose domain is no company: a reply from one says nothing
+// of the replier's colleagues.
+bool free_mail(std::string_view domain) {
+  static constexpr std::array<std::string_view, 14> list{
+    "gmail.com",   "googlemail.com", "yahoo.com",      "outlook.com",
+    "hotmail.com", "live.com",       "icloud.com",     "me.com",
+    "aol.com",     "proton.me",      "protonmail.com", "gmx.de",
+    "web.de",      "mail.ru"};
+  for (auto d : list)
+    if (d == domain) return true;
+  return false;
+}
+
+struct event_body {
+  std::string id;
+  event_type type = event_type::reply;
+  std::optional<lead_id> lead;
+  std::string external_id;
+  std::string email;
+  std::optional<account_id> account;
+  channel via = channel::email;
+  std::string text;
+  std::optional<time_point> return_date;
+  std::optional<time_point> received_at;
+};
+
+std::variant<event_body, field_error> read_event(simdjson::dom::object obj) {
+  event_body e;
+  bool has_id = false, has_type = false;
+  std::string why;
+  for (auto f : obj) {
+    std::string_view key = f.key;
+    std::string k{key};
+    if (key == "event_id") {
+      auto s = string_field(f.value, max_event_id_bytes, false, why);
+      if (!s) return field_error{k, k + " " + why};
+      e.id = std::move(*s);
+      has_id = true;
+    } else if (key == "type") {
+      auto t = enum_field<event_type>(f.value);
+      if (!t)
+        return field_error{k, "type must be one of reply, auto_reply, bounce, "
+                              "unsubscribe, invite_accepted, "
+                              "linkedin_warning"};
+      e.type = *t;
+      has_type = true;
+    } else if (key == "lead") {
+      std::string_view s;
+      if (!f.value.get(s)) e.lead = parse_id<lead_id>(s);
+      if (!e.lead) return field_error{k, "lead must be a lead id"};
+    } else if (key == "external_id" || key == "email") {
+      auto s = string_field(f.value, max_event_id_bytes, false, why);
+      if (!s) return field_error{k, k + " " + why};
+      (key == "email" ? e.email : e.external_id) = std::move(*s);
+    } else if (key == "account") {
+      std::string_view s;
+      if (!f.value.get(s)) e.account = parse_id<account_id>(s);
+      if (!e.account) return field_error{k, "account must be an account id"};
+    } else if (key == "channel") {
+      auto ch = enum_field<channel>(f.value);
+      if (!ch) return field_error{k, "channel must be email or linkedin"};
+      e.via = *ch;
+    } else if (key == "text") {
+      auto s = string_field(f.value, max_text_bytes, true, why);
+      if (!s) return field_error{k, k + " " + why};
+      e.text = std::move(*s);
+    } else if (key == "return_date" || key == "received_at") {
+      std::string_view s;
+      std::optional<time_point> t;
+      if (!f.value.get(s)) {
+        t = parse_time(s);
+        if (!t)
+          if (auto d = parse_day(s))
+            t = time_point{date::sys_days{d->time_since_epoch()}};
+      }
+      if (!t)
+        return field_error{k, k + " must be an RFC 3339 UTC time or a date"};
+      (key == "return_date" ? e.return_date : e.received_at) = t;
+    } else {
+      return field_error{k, "unknown field '" + k + "'"};
+    }
+  }
+  if (!has_id) return field_error{"event_id", "event_id is required"};
+  if (!has_type) return field_error{"type", "type is required"};
+  return e;
+}
+
+json::object inbox_json(const storage::inbox_entry& x) {
+  json::value seq = nullptr, account = nullptr, step = nullptr;
+  if (x.sequence.valid()) seq = to_string(x.sequence);
+  if (x.account.valid()) account = to_string(x.account);
+  if (x.step > 0) step = x.step;
+  return json::object{{"lead", to_string(x.lead)},
+                      {"sequence", std::move(seq)},
+                      {"step", std::move(step)},
+                      {"account", std::move(account)},
+                      {"channel", to_string(x.via)},
+                      {"text", x.text},
+                      {"received_at", format_time(x.received_at)}};
+}
+
+} // namespace
+
+response service::post_event(const call& c) {
+  auto body = json_body(c.req, options_.max_body_bytes);
+  if (auto* r = std::get_if<response>(&body)) return std::move(*r);
+  auto read = read_event(std::get<simdjson::dom::object>(body));
+  if (auto* e = std::get_if<field_error>(&read))
+    return invalid(c.req, e->field, e->message);
+  auto ev = std::move(std::get<event_body>(read));
+  auto accepted = [&](bool duplicate, size_t reached) {
+    return answer(c.req, http::status::accepted,
+                  json::object{{"event_id", ev.id},
+                               {"duplicate", duplicate},
+                               {"enrollments", reached}});
+  };
+  auto event_key = storage::key::event(c.ws, ev.id);
+  auto seen = db_.get(storage::cf::events, event_key);
+  if (!seen) return storage_failed(c.req);
+  if (*seen) return accepted(true, 0);
+  auto now = time_.now();
+  auto received = ev.received_at.value_or(now);
+  storage::write_set record;
+  record.put(storage::cf::events, event_key,
+             storage::encode_event_value(received));
+  if (ev.account && !senders_.find(c.ws, *ev.account))
+    return invalid(c.req, "account", "no such account in this workspace");
+  if (ev.type == event_type::linkedin_warning) {
+    if (!ev.account)
+      return invalid(c.req, "account", "a linkedin_warning names its account");
+    engine_.control(*ev.account, actors::account_event::linkedin_warning);
+    if (auto ok = db_.write(record, true); !ok) return storage_failed(c.req);
+    return accepted(false, 0);
+  }
+  // The lead: by id, else by external_id.
+  std::optional<lead> who;
+  if (!ev.lead && !ev.external_id.empty()) {
+    auto id = db_.get(storage::cf::leads,
+                      storage::key::lead_external(c.ws, ev.external_id));
+    if (!id) return storage_failed(c.req);
+    if (*id) ev.lead = parse_id<lead_id>(**id);
+  } else if (!ev.lead && !ev.email.empty()) {
+    return error(c.req, http::status::not_implemented, "not_implemented",
+                 "finding a lead by email is not built yet in this version "
+                 "of herald: name it by lead or external_id");
+  }
+  if (ev.lead) {
+    auto stored =
+      db_.get(storage::cf::leads, storage::key::lead(c.ws, *ev.lead));
+    if (!stored) return storage_failed(c.req);
+    if (*stored)
+      if (auto l = storage::decode_lead(**stored)) who = std::move(*l);
+  }
+  if (!who)
+    return invalid(c.req, ev.lead ? "lead" : "external_id",
+                   "no such lead in this workspace (name it by lead or "
+                   "external_id)");
+  auto kind =
+    ev.type == event_type::reply         ? actors::lead_event::reply
+    : ev.type == event_type::auto_reply  ? actors::lead_event::auto_reply
+    : ev.type == event_type::bounce      ? actors::lead_event::bounce
+    : ev.type == event_type::unsubscribe ? actors::lead_event::unsubscribe
+                                         : actors::lead_event::invite_accepted;
+  // Acknowledged once every enrollment of the lead applied it: a reply has
+  // halted the lead everywhere when this answers.
+  auto done = std::make_shared<std::promise<size_t>>();
+  auto reached = done->get_future();
+  engine_.deliver_to_lead(c.ws, who->id, kind, ev.return_date,
+                          [done](size_t n) { done->set_value(n); });
+  if (drive_)
+    while (reached.wait_for(std::chrono::seconds{0}) !=
+           std::future_status::ready)
+      drive_();
+  if (reached.wait_for(acknowledge_within) != std::future_status::ready)
+    return error(c.req, http::status::service_unavailable, "not_acknowledged",
+                 "the event did not reach every enrollment of the lead in "
+                 "time; send it again (it is idempotent)");
+  auto n = reached.get();
+  if (ev.type == event_type::reply) {
+    auto domain = storage::key::email_domain(who->email);
+    if (!domain.empty() && !free_mail(domain))
+      engine_.deliver_to_domain(c.ws, domain, who->id,
+                                actors::lead_event::colleague_replied, nullptr);
+  }
+  if (ev.type == event_type::reply || ev.type == event_type::auto_reply) {
+    storage::inbox_entry entry;
+    entry.lead = who->id;
+    if (ev.account) entry.account = *ev.account;
+    entry.via = ev.via;
+    entry.text = ev.text;
+    entry.received_at = received;
+    record.put(storage::cf::inbox, storage::key::inbox(c.ws, received, who->id),
+               storage::encode(entry));
+  }
+  if (auto ok = db_.write(record, true); !ok) return storage_failed(c.req);
+  return accepted(false, n);
+}
+
+response service::get_inbox(const call& c) {
+  auto limit = limit_of(c.req, c.query);
+  if (auto* r = std::get_if<response>(&limit)) return std::move(*r);
+  auto n = std::get<size_t>(limit);
+  // Newest first (the keys say so); the cursor is the last entry's key, in
+  // hex.
+  std::string begin = storage::key::workspace_prefix(c.ws);
+  if (auto cur = query_param(c.query, "cursor")) {
+    auto key = unhex(*cur);
+    if (!key || !key->starts_with(begin))
+      return invalid(c.req, "cursor", "cursor is not one this list gave");
+    begin = *key + '\0';
+  }
+  json::array items;
+  std::string last;
+  bool more = false;
+  auto read =
+    db_.scan(storage::cf::inbox, begin, storage::key::workspace_end(c.ws),
+             [&](std::string_view k, std::string_view v) {
+               if (items.size() == n) {
+                 more = true;
+                 return false;
+               }
+               if (auto x = storage::decode_inbox_entry(v)) {
+                 items.emplace_back(inbox_json(*x));
+                 last = std::string{k};
+               }
+               return true;
+             });
+  if (!read) return storage_failed(c.req);
+  json::value next = nullptr;
+  if (more) next = hex(last);
+  return answer(c.req, http::status::ok,
+                json::object{{"items", std::move(items)},
+                             {"next_cursor", std::move(next)}});
+}
+
+} // namespace herald::api
