@@ -8,7 +8,9 @@
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
 #include "engine/hash.hpp"
+#include "engine/templates.hpp"
 #include "engine/zones.hpp"
+#include "storage/history.hpp"
 
 namespace herald::api {
 
@@ -115,7 +117,126 @@ account_id pick_sender(const std::vector<account_id>& pool, lead_id l) {
   return pool[splitmix64(l.value) % pool.size()];
 }
 
+json::object lead_json(const lead& l) {
+  json::object fields;
+  for (const auto& [k, v] : l.fields)
+    fields[k] = v;
+  return json::object{
+    {"id", to_string(l.id)},      {"external_id", l.external_id},
+    {"email", l.email},           {"linkedin_url", l.linkedin_url},
+    {"first_name", l.first_name}, {"last_name", l.last_name},
+    {"company", l.company},       {"timezone", l.timezone},
+    {"fields", std::move(fields)}};
+}
+
+// A stored lead of `ws` by its wire id; nullopt for none (or storage failing,
+// which `failed` then says).
+std::optional<lead> stored_lead(const storage::store& db, workspace_id ws,
+                                std::string_view wire, bool& failed) {
+  auto id = parse_id<lead_id>(wire);
+  if (!id) return std::nullopt;
+  auto got = db.get(storage::cf::leads, storage::key::lead(ws, *id));
+  if (!got) {
+    failed = true;
+    return std::nullopt;
+  }
+  if (!*got) return std::nullopt;
+  auto l = storage::decode_lead(**got);
+  if (!l) {
+    failed = true;
+    return std::nullopt;
+  }
+  return std::move(*l);
+}
+
 } // namespace
+
+response service::get_lead(const call& c) {
+  bool failed = false;
+  auto l = stored_lead(db_, c.ws, c.params[0], failed);
+  if (failed) return storage_failed(c.req);
+  if (!l) return not_found(c.req, "lead");
+  json::array enrollments;
+  std::optional<storage::storage_error> bad;
+  auto read = db_.scan_prefix(
+    storage::cf::leads, storage::key::lead_enrollments_prefix(c.ws, l->id),
+    [&](std::string_view k, std::string_view) {
+      auto id = storage::key::parse_lead_enrollment(k);
+      if (!id) return true;
+      auto got =
+        db_.get(storage::cf::enrollments, storage::key::enrollment(c.ws, *id));
+      // Indexed before its first snapshot is written: not there yet.
+      if (!got || !*got) return true;
+      auto snap = storage::decode_snapshot(**got);
+      if (!snap) return true;
+      const auto& e = snap->e;
+      json::value due = nullptr;
+      if (e.phase != enrollment_phase::done) due = format_time(e.due);
+      enrollments.emplace_back(json::object{{"id", to_string(e.id)},
+                                            {"sequence", to_string(e.sequence)},
+                                            {"state", to_string(e.state)},
+                                            {"phase", to_string(e.phase)},
+                                            {"next_step", e.position + 1},
+                                            {"due", std::move(due)}});
+      return true;
+    });
+  if (!read) return storage_failed(c.req);
+  auto lines = storage::read_lead_history(db_, c.ws, l->id);
+  if (!lines) return storage_failed(c.req);
+  json::array history;
+  for (const auto& h : *lines) {
+    json::object o{{"enrollment", to_string(h.enrollment)},
+                   {"step", h.step + 1},
+                   {"event", to_string(h.what)},
+                   {"at", format_time(h.at)}};
+    if (h.why != history_reason::none) o["reason"] = to_string(h.why);
+    if (h.account.valid()) o["account"] = to_string(h.account);
+    history.emplace_back(std::move(o));
+  }
+  auto out = lead_json(*l);
+  out["enrollments"] = std::move(enrollments);
+  out["history"] = std::move(history);
+  return answer(c.req, http::status::ok, out);
+}
+
+response service::preview_step(const call& c) {
+  auto seq = find_named(campaigns_, c);
+  if (!seq) return not_found(c.req, "sequence");
+  auto lead_param = query_param(c.query, "lead");
+  if (!lead_param) return invalid(c.req, "lead", "lead is required");
+  size_t n = 0;
+  auto step_param = query_param(c.query, "step");
+  if (step_param) {
+    auto [end, ec] = std::from_chars(
+      step_param->data(), step_param->data() + step_param->size(), n);
+    if (ec != std::errc{} || end != step_param->data() + step_param->size())
+      n = 0;
+  }
+  if (n < 1 || n > seq->steps.size())
+    return invalid(c.req, "step",
+                   "step must be a step number from 1 to " +
+                     std::to_string(seq->steps.size()));
+  bool failed = false;
+  auto l = stored_lead(db_, c.ws, *lead_param, failed);
+  if (failed) return storage_failed(c.req);
+  if (!l) return not_found(c.req, "lead");
+  const auto& st = seq->steps[n - 1];
+  auto compiled = compiled_message::compile(st.message);
+  if (!compiled)
+    return invalid(c.req, "steps[" + std::to_string(n - 1) + "].template",
+                   "the template does not parse: " + compiled.error().message);
+  auto shown = compiled->render(*l);
+  json::array missing;
+  for (const auto& m : shown.missing_fields)
+    missing.emplace_back(m);
+  json::object out{{"step", n},
+                   {"channel", to_string(st.channel)},
+                   {"body", shown.body},
+                   {"missing_fields", std::move(missing)},
+                   {"approved", st.approved}};
+  if (st.channel == step_channel::email) out["subject"] = shown.subject;
+  return answer(c.req, http::status::ok, out);
+}
 
 response service::import_leads(const call& c) {
   auto seq = find_named(campaigns_, c);

@@ -86,6 +86,8 @@ class service {
   response launch_sequence(const call& c);
   response set_sequence_status(const call& c, bool active);
   response import_leads(const call& c);
+  response get_lead(const call& c);
+  response preview_step(const call& c);
   response post_event(const call& c);
   response get_inbox(const call& c);
   readiness_report readiness_of(const sequence& seq) const;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api_world.hpp"
+#include "storage/keys.hpp"
 
 namespace herald::api {
 namespace {
@@ -816,6 +817,59 @@ TEST_F(Leads, EventsNameTheirLeadOrAccountAndAreCheckedFirst) {
   EXPECT_EQ(body(account_call(http::verb::get, "/v1/accounts/" + linkedin))
               .at("status"),
             "warned");
+}
+
+// -- a lead's view and the preview ------------------------------------------
+
+TEST_F(Leads, ALeadShowsItsEnrollmentsAndHistoryAndPreviewsItsMessages) {
+  import(
+    R"([{"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+             {"external_id":"nameless","email":"x@acme.com","linkedin_url":"https://www.linkedin.com/in/x"}])");
+  auto id_of = [&](std::string ext) {
+    auto got = world.db->get(
+      storage::cf::leads,
+      storage::key::lead_external(*parse_id<workspace_id>(ws_a), ext));
+    return got && *got ? **got : std::string{};
+  };
+  auto ann = id_of("ann");
+  ASSERT_TRUE(ann.starts_with("lead_")) << ann;
+  auto preview =
+    account_call(http::verb::get, path + "/preview?lead=" + ann + "&step=2");
+  ASSERT_EQ(preview.result(), http::status::ok) << preview.body();
+  EXPECT_EQ(body(preview).at("subject"), "Hello Ann");
+  EXPECT_TRUE(body(preview).at("missing_fields").as_array().empty());
+  auto gap = body(account_call(
+    http::verb::get, path + "/preview?lead=" + id_of("nameless") + "&step=1"));
+  EXPECT_EQ(gap.at("body"), "Hi ");
+  EXPECT_EQ(gap.at("missing_fields").at(0), "first_name");
+  EXPECT_EQ(field_of(account_call(http::verb::get,
+                                  path + "/preview?lead=" + ann + "&step=3")),
+            "step");
+  EXPECT_EQ(field_of(account_call(http::verb::get, path + "/preview?step=1")),
+            "lead");
+  EXPECT_EQ(account_call(http::verb::get,
+                         path + "/preview?lead=" + ann + "&step=1", {}, key_b)
+              .result(),
+            http::status::not_found);
+
+  run_until(time.now() + std::chrono::hours{1});
+  auto view = account_call(http::verb::get, "/v1/leads/" + ann);
+  ASSERT_EQ(view.result(), http::status::ok) << view.body();
+  auto v = body(view);
+  EXPECT_EQ(v.at("external_id"), "ann");
+  ASSERT_EQ(v.at("enrollments").as_array().size(), 1u);
+  EXPECT_EQ(v.at("enrollments").at(0).at("state"), "completed");
+  EXPECT_EQ(v.at("enrollments").at(0).at("sequence"), json::value(id));
+  size_t sends = 0;
+  for (const auto& h : v.at("history").as_array())
+    if (h.at("event") == "sent") {
+      ++sends;
+      EXPECT_TRUE(h.as_object().contains("account"));
+    }
+  EXPECT_EQ(sends, 2u);
+  EXPECT_EQ(
+    account_call(http::verb::get, "/v1/leads/" + ann, {}, key_b).result(),
+    http::status::not_found);
 }
 
 } // namespace
