@@ -10,6 +10,7 @@
 #include "engine/readiness.hpp"
 #include "engine/templates.hpp"
 #include "engine/zones.hpp"
+#include "storage/keys.hpp"
 
 namespace herald::api {
 
@@ -453,6 +454,15 @@ response service::set_sequence_status(const call& c, bool active) {
   auto ws = registry_.find(seq->workspace);
   if (auto env = ws ? sequence_env_of(*seq, *ws) : nullptr)
     engine_.add_sequence(std::move(env), find_zone(ws->timezone));
+  // Every enrollment of the sequence keeps its place while paused.
+  auto event = active ? actors::lead_event::resume : actors::lead_event::pause;
+  auto read = db_.scan_prefix(
+    storage::cf::leads, storage::key::sequence_leads_prefix(c.ws, seq->id),
+    [&](std::string_view, std::string_view v) {
+      if (auto e = parse_id<enrollment_id>(v)) engine_.deliver(*e, event);
+      return true;
+    });
+  if (!read) return storage_failed(c.req);
   return answer(c.req, http::status::ok, sequence_json(*seq));
 }
 

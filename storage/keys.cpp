@@ -108,10 +108,15 @@ std::string lead(workspace_id ws, lead_id id) {
   return out;
 }
 
-std::string sequence_lead(workspace_id ws, sequence_id seq, lead_id lead) {
+std::string sequence_leads_prefix(workspace_id ws, sequence_id seq) {
   auto out = with_ws(ws, 25);
   out.push_back(sequence_lead_tag);
   put_u64(out, seq.value);
+  return out;
+}
+
+std::string sequence_lead(workspace_id ws, sequence_id seq, lead_id lead) {
+  auto out = sequence_leads_prefix(ws, seq);
   put_u64(out, lead.value);
   return out;
 }

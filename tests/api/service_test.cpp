@@ -872,5 +872,18 @@ TEST_F(Leads, ALeadShowsItsEnrollmentsAndHistoryAndPreviewsItsMessages) {
     http::status::not_found);
 }
 
+TEST_F(Leads, PausingTheSequencePausesItsEnrollmentsUntilItResumes) {
+  import(
+    R"([{"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"}])");
+  ASSERT_EQ(body(account_call(http::verb::post, path + "/pause")).at("status"),
+            "paused");
+  run_until(time.now() + std::chrono::hours{1});
+  EXPECT_EQ(world.sim.count(), 0u);
+  ASSERT_EQ(body(account_call(http::verb::post, path + "/resume")).at("status"),
+            "active");
+  run_until(time.now() + std::chrono::hours{1});
+  EXPECT_EQ(world.sim.count(), 2u);
+}
+
 } // namespace
 } // namespace herald::api
