@@ -199,6 +199,78 @@ response service::get_lead(const call& c) {
   return answer(c.req, http::status::ok, out);
 }
 
+response service::sequence_leads(const call& c) {
+  auto seq = find_named(campaigns_, c);
+  if (!seq) return not_found(c.req, "sequence");
+  auto page = page_of<lead_id>(c.req, c.query);
+  if (auto* r = std::get_if<response>(&page)) return std::move(*r);
+  auto [limit, after] = std::get<0>(page);
+  std::optional<enrollment_state> state;
+  if (auto s = query_param(c.query, "state")) {
+    state = parse_enum<enrollment_state>(*s);
+    if (!state)
+      return invalid(c.req, "state",
+                     "state must be an enrollment state "
+                     "(active, replied, completed, ...)");
+  }
+  std::optional<size_t> step;
+  if (auto s = query_param(c.query, "step")) {
+    size_t n = 0;
+    auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), n);
+    if (ec != std::errc{} || end != s->data() + s->size() || n < 1 ||
+        n > seq->steps.size() + 1)
+      return invalid(c.req, "step",
+                     "step must be a step number from 1 to " +
+                       std::to_string(seq->steps.size() + 1) +
+                       " (the last: done)");
+    step = n;
+  }
+  // In lead id order, from after the cursor.
+  auto prefix = storage::key::sequence_leads_prefix(c.ws, seq->id);
+  auto begin = after.valid()
+                 ? storage::key::sequence_lead(c.ws, seq->id, after) + '\0'
+                 : prefix;
+  auto end = storage::key::sequence_lead(c.ws, seq->id, lead_id{~uint64_t{0}});
+  json::array items;
+  lead_id last;
+  bool more = false;
+  auto read =
+    db_.scan(storage::cf::leads, begin, end + '\0',
+             [&](std::string_view k, std::string_view v) {
+               auto l = storage::key::parse_sequence_lead(k);
+               auto e = parse_id<enrollment_id>(v);
+               if (!l || !e) return true;
+               auto got = db_.get(storage::cf::enrollments,
+                                  storage::key::enrollment(c.ws, *e));
+               if (!got || !*got) return true;
+               auto snap = storage::decode_snapshot(**got);
+               if (!snap) return true;
+               const auto& x = snap->e;
+               if (state && x.state != *state) return true;
+               if (step && x.position + 1u != *step) return true;
+               if (items.size() == limit) {
+                 more = true;
+                 return false;
+               }
+               json::value due = nullptr;
+               if (x.phase != enrollment_phase::done) due = format_time(x.due);
+               items.emplace_back(json::object{{"lead", to_string(*l)},
+                                               {"enrollment", to_string(x.id)},
+                                               {"state", to_string(x.state)},
+                                               {"phase", to_string(x.phase)},
+                                               {"next_step", x.position + 1},
+                                               {"due", std::move(due)}});
+               last = *l;
+               return true;
+             });
+  if (!read) return storage_failed(c.req);
+  json::value next = nullptr;
+  if (more) next = to_string(last);
+  return answer(c.req, http::status::ok,
+                json::object{{"items", std::move(items)},
+                             {"next_cursor", std::move(next)}});
+}
+
 response service::preview_step(const call& c) {
   auto seq = find_named(campaigns_, c);
   if (!seq) return not_found(c.req, "sequence");

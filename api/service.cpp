@@ -123,6 +123,8 @@ service::service(service_options options, service_links links)
       &service::sequence_readiness);
   add(v::post, "/v1/events", auth_kind::workspace, &service::post_event);
   add(v::get, "/v1/leads/{}", auth_kind::workspace, &service::get_lead);
+  add(v::get, "/v1/sequences/{}/leads", auth_kind::workspace,
+      &service::sequence_leads);
   add(v::get, "/v1/sequences/{}/preview", auth_kind::workspace,
       &service::preview_step);
   add(v::get, "/v1/inbox", auth_kind::workspace, &service::get_inbox);
@@ -138,7 +140,6 @@ service::service(service_options options, service_links links)
   // Not built yet.
   for (auto [method, pattern] :
        std::initializer_list<std::pair<v, const char*>>{
-         {v::get, "/v1/sequences/{}/leads"},
          {v::get, "/v1/sequences/{}/stats"},
          {v::get, "/v1/unsubscribes"},
          {v::post, "/v1/unsubscribes"},

@@ -88,6 +88,7 @@ class service {
   response import_leads(const call& c);
   response get_lead(const call& c);
   response preview_step(const call& c);
+  response sequence_leads(const call& c);
   response post_event(const call& c);
   response get_inbox(const call& c);
   readiness_report readiness_of(const sequence& seq) const;

@@ -121,6 +121,11 @@ std::string sequence_lead(workspace_id ws, sequence_id seq, lead_id lead) {
   return out;
 }
 
+std::optional<lead_id> parse_sequence_lead(std::string_view k) {
+  if (k.size() != 25 || k[8] != sequence_lead_tag) return std::nullopt;
+  return lead_id{get_uint(k, 17, 8)};
+}
+
 std::string lead_enrollments_prefix(workspace_id ws, lead_id lead) {
   auto out = with_ws(ws, 17);
   out.push_back(lead_enrollment_tag);

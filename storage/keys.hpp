@@ -63,6 +63,8 @@ std::string lead_external(workspace_id ws, std::string_view external_id);
 std::string sequence_lead(workspace_id ws, sequence_id seq, lead_id lead);
 /// The prefix of every such entry of `seq`: its enrollments.
 std::string sequence_leads_prefix(workspace_id ws, sequence_id seq);
+/// The lead such an entry names; nullopt when the key is not one.
+std::optional<lead_id> parse_sequence_lead(std::string_view k);
 std::string enrollment(workspace_id ws, enrollment_id id);
 /// The same key without an allocation (the hot path writes one per durable
 /// point).

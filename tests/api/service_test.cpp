@@ -885,5 +885,45 @@ TEST_F(Leads, PausingTheSequencePausesItsEnrollmentsUntilItResumes) {
   EXPECT_EQ(world.sim.count(), 2u);
 }
 
+TEST_F(Leads, ListsTheSequencesEnrollmentsByStateAndStepPageByPage) {
+  import(R"([
+    {"external_id":"a","email":"a@acme.com","linkedin_url":"https://www.linkedin.com/in/a"},
+    {"external_id":"b","email":"b@beta.io","linkedin_url":"https://www.linkedin.com/in/b"},
+    {"external_id":"c","email":"c@gamma.io","linkedin_url":"https://www.linkedin.com/in/c"}])");
+  account_call(http::verb::post, "/v1/events",
+               R"({"event_id":"r","type":"reply","external_id":"a"})");
+  std::vector<std::string> leads;
+  std::string cursor;
+  for (int pages = 0; pages < 5; ++pages) {
+    std::string target = path + "/leads?limit=2";
+    if (!cursor.empty()) target += "&cursor=" + cursor;
+    auto res = account_call(http::verb::get, target);
+    ASSERT_EQ(res.result(), http::status::ok) << res.body();
+    auto b = body(res);
+    for (const auto& x : b.at("items").as_array())
+      leads.emplace_back(x.at("lead").as_string());
+    if (b.at("next_cursor").is_null()) break;
+    cursor = std::string{b.at("next_cursor").as_string()};
+  }
+  EXPECT_EQ(leads.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(leads.begin(), leads.end()));
+  auto replied =
+    body(account_call(http::verb::get, path + "/leads?state=replied"));
+  EXPECT_EQ(replied.at("items").as_array().size(), 1u);
+  // Nothing has fired yet: all three are at step 1, two of them active.
+  auto at_one = body(account_call(http::verb::get, path + "/leads?step=1"));
+  EXPECT_EQ(at_one.at("items").as_array().size(), 3u);
+  auto active =
+    body(account_call(http::verb::get, path + "/leads?step=1&state=active"));
+  EXPECT_EQ(active.at("items").as_array().size(), 2u);
+  EXPECT_EQ(
+    field_of(account_call(http::verb::get, path + "/leads?state=happy")),
+    "state");
+  EXPECT_EQ(field_of(account_call(http::verb::get, path + "/leads?step=9")),
+            "step");
+  EXPECT_EQ(account_call(http::verb::get, path + "/leads", {}, key_b).result(),
+            http::status::not_found);
+}
+
 } // namespace
 } // namespace herald::api
