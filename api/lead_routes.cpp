@@ -364,6 +364,11 @@ response service::import_leads(const call& c) {
       return reject(index, *e, "invalid_field");
     auto l = std::make_shared<lead>(std::move(std::get<lead>(read)));
     l->workspace = c.ws;
+    if (auto entry = blocked(c.ws, l->email))
+      return reject(
+        index,
+        {"email", "the lead is on the do-not-contact list (" + *entry + ")"},
+        "do_not_contact");
     auto ext_key = storage::key::lead_external(c.ws, l->external_id);
     auto known = db_.get(storage::cf::leads, ext_key);
     if (!known) {

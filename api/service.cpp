@@ -137,14 +137,12 @@ service::service(service_options options, service_links links)
     [](service& s, const call& c) { return s.set_sequence_status(c, false); });
   add(v::post, "/v1/sequences/{}/resume", auth_kind::workspace,
       [](service& s, const call& c) { return s.set_sequence_status(c, true); });
-  // Not built yet.
-  for (auto [method, pattern] :
-       std::initializer_list<std::pair<v, const char*>>{
-         {v::get, "/v1/sequences/{}/stats"},
-         {v::get, "/v1/unsubscribes"},
-         {v::post, "/v1/unsubscribes"},
-       })
-    add(method, pattern, auth_kind::workspace);
+  add(v::get, "/v1/unsubscribes", auth_kind::workspace,
+      &service::list_unsubscribes);
+  add(v::post, "/v1/unsubscribes", auth_kind::workspace,
+      &service::add_unsubscribe);
+  // Not built yet: counters the engine keeps per sequence.
+  add(v::get, "/v1/sequences/{}/stats", auth_kind::workspace);
 }
 
 service::~service() = default;

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/http.hpp"
@@ -89,6 +91,12 @@ class service {
   response get_lead(const call& c);
   response preview_step(const call& c);
   response sequence_leads(const call& c);
+  response add_unsubscribe(const call& c);
+  response list_unsubscribes(const call& c);
+  /// The do-not-contact entry (the address or its domain) that names
+  /// `email`, if any.
+  std::optional<std::string> blocked(workspace_id ws,
+                                     std::string_view email) const;
   response post_event(const call& c);
   response get_inbox(const call& c);
   readiness_report readiness_of(const sequence& seq) const;

@@ -149,7 +149,8 @@ TEST_F(Herald, StopsOnSigtermAndKeepsItsWorkspacesAndKeysAcrossARestart) {
   ASSERT_TRUE(got);
   ASSERT_EQ(got->result(), http::status::ok);
   EXPECT_EQ(json::parse(got->body()).at("timezone"), "America/New_York");
-  auto inbox = ask(http::verb::get, "/v1/unsubscribes", key);
+  auto inbox =
+    ask(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", key);
   ASSERT_TRUE(inbox);
   EXPECT_EQ(inbox->result(), http::status::not_implemented);
   EXPECT_EQ(stop(), 0);

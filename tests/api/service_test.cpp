@@ -92,13 +92,17 @@ TEST_F(Service, CreatesAWorkspaceWithAKeyShownOnceAndKeepsItAcrossARestart) {
   EXPECT_EQ(body(got).at("name"), "Acme");
   EXPECT_FALSE(body(got).contains("api_key"));
   // The key opens the workspace's routes (not built yet: 501, not 401).
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key).result(),
-            http::status::not_implemented);
+  EXPECT_EQ(
+    send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key)
+      .result(),
+    http::status::not_implemented);
   open();
   EXPECT_EQ(send(http::verb::get, "/v1/workspaces/" + id).result(),
             http::status::ok);
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key).result(),
-            http::status::not_implemented);
+  EXPECT_EQ(
+    send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key)
+      .result(),
+    http::status::not_implemented);
   // Stored hashed: the secret is nowhere in the database's keys family.
   bool secret_stored = false;
   ASSERT_TRUE(world.db->scan(
@@ -155,14 +159,20 @@ TEST_F(Service, AdminRoutesNeedTheAdminTokenAndWorkspaceRoutesAKey) {
   // A workspace key is not the admin token, nor the other way round.
   EXPECT_EQ(send(http::verb::get, "/v1/workspaces", {}, key).result(),
             http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, admin).result(),
-            http::status::unauthorized);
+  EXPECT_EQ(
+    send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, admin)
+      .result(),
+    http::status::unauthorized);
   auto forged = key;
   forged.back() = forged.back() == '0' ? '1' : '0';
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, forged).result(),
+  EXPECT_EQ(send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats",
+                 {}, forged)
+              .result(),
             http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key).result(),
-            http::status::not_implemented);
+  EXPECT_EQ(
+    send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key)
+      .result(),
+    http::status::not_implemented);
 }
 
 TEST_F(Service, RevokedKeysStopWorkingAndNewOnesStart) {
@@ -177,15 +187,23 @@ TEST_F(Service, RevokedKeysStopWorkingAndNewOnesStart) {
   auto gone =
     send(http::verb::delete_, "/v1/workspaces/" + id + "/keys/" + first_id);
   EXPECT_EQ(gone.result(), http::status::no_content);
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, first).result(),
-            http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key2).result(),
-            http::status::not_implemented);
+  EXPECT_EQ(
+    send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, first)
+      .result(),
+    http::status::unauthorized);
+  EXPECT_EQ(
+    send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key2)
+      .result(),
+    http::status::not_implemented);
   open();
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, first).result(),
-            http::status::unauthorized);
-  EXPECT_EQ(send(http::verb::get, "/v1/unsubscribes", {}, key2).result(),
-            http::status::not_implemented);
+  EXPECT_EQ(
+    send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, first)
+      .result(),
+    http::status::unauthorized);
+  EXPECT_EQ(
+    send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key2)
+      .result(),
+    http::status::not_implemented);
   EXPECT_EQ(
     send(http::verb::delete_, "/v1/workspaces/" + id + "/keys/" + first_id)
       .result(),
@@ -923,6 +941,44 @@ TEST_F(Leads, ListsTheSequencesEnrollmentsByStateAndStepPageByPage) {
             "step");
   EXPECT_EQ(account_call(http::verb::get, path + "/leads", {}, key_b).result(),
             http::status::not_found);
+}
+
+// -- do not contact -----------------------------------------------------------
+
+TEST_F(Leads, UnsubscribesHaltTheLeadsTheyNameAndStopLaterImports) {
+  import(R"([
+    {"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann"},
+    {"external_id":"bob","email":"bob@acme.com","linkedin_url":"https://www.linkedin.com/in/bob"},
+    {"external_id":"cy","email":"cy@beta.io","linkedin_url":"https://www.linkedin.com/in/cy"}])");
+  auto post = [&](std::string b, std::string_view key = {}) {
+    return account_call(http::verb::post, "/v1/unsubscribes", std::move(b),
+                        key);
+  };
+  auto ann = post(R"({"email":"Ann@Acme.com"})");
+  ASSERT_EQ(ann.result(), http::status::created) << ann.body();
+  EXPECT_EQ(body(ann).at("email"), "ann@acme.com");
+  EXPECT_EQ(body(ann).at("enrollments"), 1);
+  auto beta = post(R"({"domain":"beta.io"})");
+  EXPECT_EQ(body(beta).at("enrollments"), 1);
+  run_until(time.now() + std::chrono::hours{1});
+  auto sent = world.sim.sent();
+  ASSERT_EQ(sent.size(), 2u);
+  for (const auto& r : sent)
+    EXPECT_NE(r.request.to.find("bob"), std::string::npos) << r.request.to;
+  auto later = import(R"([{"external_id":"dee","email":"dee@beta.io"}])");
+  EXPECT_EQ(body(later).at("enrolled"), 0);
+  EXPECT_EQ(body(later).at("rejected").at(0).at("error").at("code"),
+            "do_not_contact");
+  auto list = body(account_call(http::verb::get, "/v1/unsubscribes"));
+  EXPECT_EQ(list.at("items").as_array().size(), 2u);
+  EXPECT_TRUE(body(account_call(http::verb::get, "/v1/unsubscribes", {}, key_b))
+                .at("items")
+                .as_array()
+                .empty());
+  EXPECT_EQ(field_of(post("{}")), "email");
+  EXPECT_EQ(field_of(post(R"({"email":"a@b.io","domain":"b.io"})")), "domain");
+  EXPECT_EQ(field_of(post(R"({"domain":"localhost"})")), "domain");
+  EXPECT_EQ(field_of(post(R"({"email":"nobody"})")), "email");
 }
 
 } // namespace

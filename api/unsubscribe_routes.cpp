@@ -1,0 +1,155 @@
+// The do-not-contact list: GET and POST /v1/unsubscribes. An entry is an
+// email address or a whole domain; adding one halts the enrollments of the
+// leads it names, and imports reject such leads from then on.
+
+#include <algorithm>
+#include <cctype>
+#include <future>
+
+#include "actors/runtime.hpp"
+#include "api/handlers.hpp"
+#include "storage/codec.hpp"
+#include "storage/keys.hpp"
+
+namespace herald::api {
+
+namespace {
+
+constexpr size_t max_entry_bytes = 254;
+
+std::string lower(std::string_view s) {
+  std::string out{s};
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+json::object entry_json(const storage::do_not_contact& x) {
+  return json::object{{x.domain ? "domain" : "email", x.value},
+                      {"added_at", format_time(x.added_at)}};
+}
+
+} // namespace
+
+std::optional<std::string> service::blocked(workspace_id ws,
+                                            std::string_view email) const {
+  if (email.empty()) return std::nullopt;
+  auto address = lower(email);
+  auto domain = storage::key::email_domain(email);
+  for (const auto& value : {address, domain}) {
+    if (value.empty()) continue;
+    auto got = db_.get(storage::cf::dnc, storage::key::dnc(ws, value));
+    if (got && *got) return value;
+  }
+  return std::nullopt;
+}
+
+response service::add_unsubscribe(const call& c) {
+  auto body = json_body(c.req, options_.max_body_bytes);
+  if (auto* r = std::get_if<response>(&body)) return std::move(*r);
+  storage::do_not_contact entry;
+  bool given = false;
+  std::string why;
+  for (auto f : std::get<simdjson::dom::object>(body)) {
+    std::string_view key = f.key;
+    std::string k{key};
+    if (key != "email" && key != "domain")
+      return invalid(c.req, k, "unknown field '" + k + "'");
+    if (given)
+      return invalid(c.req, k, "give one of email and domain, not both");
+    auto v = string_field(f.value, max_entry_bytes, false, why);
+    if (!v) return invalid(c.req, k, k + " " + why);
+    entry.domain = key == "domain";
+    entry.value = lower(*v);
+    if (!entry.domain && (entry.value.find('@') == std::string::npos ||
+                          storage::key::email_domain(entry.value).empty()))
+      return invalid(c.req, k, "email is not an address");
+    if (entry.domain && (entry.value.find('@') != std::string::npos ||
+                         entry.value.find('.') == std::string::npos))
+      return invalid(c.req, k, "domain is a name such as acme.com");
+    given = true;
+  }
+  if (!given) return invalid(c.req, "email", "give an email or a domain");
+  entry.added_at = time_.now();
+  storage::write_set w;
+  w.put(storage::cf::dnc, storage::key::dnc(c.ws, entry.value),
+        storage::encode(entry));
+  if (auto ok = db_.write(w, true); !ok) return storage_failed(c.req);
+  // The enrollments of the leads it names, found through the company index
+  // of their domain: all of them for a domain, those with the address for an
+  // email.
+  auto domain =
+    entry.domain ? entry.value : storage::key::email_domain(entry.value);
+  std::vector<lead_id> named;
+  auto read = db_.scan_prefix(
+    storage::cf::leads, storage::key::domain_enrollments_prefix(c.ws, domain),
+    [&](std::string_view k, std::string_view) {
+      auto x = storage::key::parse_domain_enrollment(k);
+      if (!x || std::find(named.begin(), named.end(), x->lead) != named.end())
+        return true;
+      if (!entry.domain) {
+        auto got =
+          db_.get(storage::cf::leads, storage::key::lead(c.ws, x->lead));
+        if (!got || !*got) return true;
+        auto l = storage::decode_lead(**got);
+        if (!l || lower(l->email) != entry.value) return true;
+      }
+      named.push_back(x->lead);
+      return true;
+    });
+  if (!read) return storage_failed(c.req);
+  size_t halted = 0;
+  for (auto l : named) {
+    auto done = std::make_shared<std::promise<size_t>>();
+    auto reached = done->get_future();
+    engine_.deliver_to_lead(c.ws, l, actors::lead_event::unsubscribe,
+                            std::nullopt,
+                            [done](size_t n) { done->set_value(n); });
+    if (drive_)
+      while (reached.wait_for(std::chrono::seconds{0}) !=
+             std::future_status::ready)
+        drive_();
+    reached.wait();
+    halted += reached.get();
+  }
+  auto out = entry_json(entry);
+  out["enrollments"] = halted;
+  return answer(c.req, http::status::created, out);
+}
+
+response service::list_unsubscribes(const call& c) {
+  auto limit = limit_of(c.req, c.query);
+  if (auto* r = std::get_if<response>(&limit)) return std::move(*r);
+  auto n = std::get<size_t>(limit);
+  std::string begin = storage::key::workspace_prefix(c.ws);
+  if (auto cur = query_param(c.query, "cursor")) {
+    auto value = unhex(*cur);
+    if (!value)
+      return invalid(c.req, "cursor", "cursor is not one this list gave");
+    begin = storage::key::dnc(c.ws, *value) + '\0';
+  }
+  json::array items;
+  std::string last;
+  bool more = false;
+  auto read =
+    db_.scan(storage::cf::dnc, begin, storage::key::workspace_end(c.ws),
+             [&](std::string_view, std::string_view v) {
+               if (items.size() == n) {
+                 more = true;
+                 return false;
+               }
+               if (auto x = storage::decode_do_not_contact(v)) {
+                 items.emplace_back(entry_json(*x));
+                 last = x->value;
+               }
+               return true;
+             });
+  if (!read) return storage_failed(c.req);
+  json::value next = nullptr;
+  if (more) next = hex(last);
+  return answer(c.req, http::status::ok,
+                json::object{{"items", std::move(items)},
+                             {"next_cursor", std::move(next)}});
+}
+
+} // namespace herald::api
