@@ -147,6 +147,22 @@ json::object inbox_json(const storage::inbox_entry& x) {
 
 } // namespace
 
+std::optional<size_t>
+service::deliver_and_wait(workspace_id ws, lead_id lead, actors::lead_event e,
+                          std::optional<time_point> back) {
+  auto done = std::make_shared<std::promise<size_t>>();
+  auto reached = done->get_future();
+  engine_.deliver_to_lead(ws, lead, e, back,
+                          [done](size_t n) { done->set_value(n); });
+  if (drive_)
+    while (reached.wait_for(std::chrono::seconds{0}) !=
+           std::future_status::ready)
+      drive_();
+  if (reached.wait_for(acknowledge_within) != std::future_status::ready)
+    return std::nullopt;
+  return reached.get();
+}
+
 response service::post_event(const call& c) {
   auto body = json_body(c.req, options_.max_body_bytes);
   if (auto* r = std::get_if<response>(&body)) return std::move(*r);
@@ -209,19 +225,12 @@ response service::post_event(const call& c) {
                                          : actors::lead_event::invite_accepted;
   // Acknowledged once every enrollment of the lead applied it: a reply has
   // halted the lead everywhere when this answers.
-  auto done = std::make_shared<std::promise<size_t>>();
-  auto reached = done->get_future();
-  engine_.deliver_to_lead(c.ws, who->id, kind, ev.return_date,
-                          [done](size_t n) { done->set_value(n); });
-  if (drive_)
-    while (reached.wait_for(std::chrono::seconds{0}) !=
-           std::future_status::ready)
-      drive_();
-  if (reached.wait_for(acknowledge_within) != std::future_status::ready)
+  auto reached = deliver_and_wait(c.ws, who->id, kind, ev.return_date);
+  if (!reached)
     return error(c.req, http::status::service_unavailable, "not_acknowledged",
                  "the event did not reach every enrollment of the lead in "
                  "time; send it again (it is idempotent)");
-  auto n = reached.get();
+  auto n = *reached;
   if (ev.type == event_type::reply) {
     auto domain = storage::key::email_domain(who->email);
     if (!domain.empty() && !free_mail(domain))
@@ -243,40 +252,13 @@ response service::post_event(const call& c) {
 }
 
 response service::get_inbox(const call& c) {
-  auto limit = limit_of(c.req, c.query);
-  if (auto* r = std::get_if<response>(&limit)) return std::move(*r);
-  auto n = std::get<size_t>(limit);
-  // Newest first (the keys say so); the cursor is the last entry's key, in
-  // hex.
-  std::string begin = storage::key::workspace_prefix(c.ws);
-  if (auto cur = query_param(c.query, "cursor")) {
-    auto key = unhex(*cur);
-    if (!key || !key->starts_with(begin))
-      return invalid(c.req, "cursor", "cursor is not one this list gave");
-    begin = *key + '\0';
-  }
-  json::array items;
-  std::string last;
-  bool more = false;
-  auto read =
-    db_.scan(storage::cf::inbox, begin, storage::key::workspace_end(c.ws),
-             [&](std::string_view k, std::string_view v) {
-               if (items.size() == n) {
-                 more = true;
-                 return false;
-               }
-               if (auto x = storage::decode_inbox_entry(v)) {
-                 items.emplace_back(inbox_json(*x));
-                 last = std::string{k};
-               }
-               return true;
-             });
-  if (!read) return storage_failed(c.req);
-  json::value next = nullptr;
-  if (more) next = hex(last);
-  return answer(c.req, http::status::ok,
-                json::object{{"items", std::move(items)},
-                             {"next_cursor", std::move(next)}});
+  // Newest first: the keys say so.
+  return key_list(c, db_, storage::cf::inbox,
+                  [](std::string_view v) -> std::optional<json::object> {
+                    auto x = storage::decode_inbox_entry(v);
+                    if (!x) return std::nullopt;
+                    return inbox_json(*x);
+                  });
 }
 
 } // namespace herald::api

@@ -21,6 +21,8 @@
 #include "engine/calendar.hpp"
 #include "engine/ids.hpp"
 #include "engine/time.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
 
 namespace herald::api {
 
@@ -168,6 +170,45 @@ std::optional<T> find_named(const records<T>& r, const service::call& c,
   auto id = parse_id<typename records<T>::id_type>(c.params[i]);
   if (!id) return std::nullopt;
   return r.find(c.ws, *id);
+}
+
+/// A page of a workspace's records in one column family, in key order:
+/// {"items", "next_cursor"}, the cursor being the last key in hex. `to_json`
+/// writes a stored value, or nothing (nullopt) for one that does not decode.
+template<class ToJson>
+response key_list(const service::call& c, const storage::store& db,
+                  storage::cf family, ToJson to_json) {
+  auto limit = limit_of(c.req, c.query);
+  if (auto* r = std::get_if<response>(&limit)) return std::move(*r);
+  auto n = std::get<size_t>(limit);
+  std::string begin = storage::key::workspace_prefix(c.ws);
+  if (auto cur = query_param(c.query, "cursor")) {
+    auto key = unhex(*cur);
+    if (!key || !key->starts_with(begin))
+      return invalid(c.req, "cursor", "cursor is not one this list gave");
+    begin = *key + '\0';
+  }
+  json::array items;
+  std::string last;
+  bool more = false;
+  auto read = db.scan(family, begin, storage::key::workspace_end(c.ws),
+                      [&](std::string_view k, std::string_view v) {
+                        if (items.size() == n) {
+                          more = true;
+                          return false;
+                        }
+                        if (std::optional<json::object> x = to_json(v)) {
+                          items.emplace_back(std::move(*x));
+                          last = std::string{k};
+                        }
+                        return true;
+                      });
+  if (!read) return storage_failed(c.req);
+  json::value next = nullptr;
+  if (more) next = hex(last);
+  return answer(c.req, http::status::ok,
+                json::object{{"items", std::move(items)},
+                             {"next_cursor", std::move(next)}});
 }
 
 } // namespace herald::api

@@ -19,6 +19,7 @@
 
 namespace herald::actors {
 class runtime;
+enum class lead_event : uint8_t;
 } // namespace herald::actors
 
 namespace herald::api {
@@ -93,6 +94,11 @@ class service {
   response sequence_leads(const call& c);
   response add_unsubscribe(const call& c);
   response list_unsubscribes(const call& c);
+  /// Delivers `e` to every enrollment of `lead` and waits until each applied
+  /// it: how many there were, or nullopt when that took too long.
+  std::optional<size_t> deliver_and_wait(workspace_id ws, lead_id lead,
+                                         actors::lead_event e,
+                                         std::optional<time_point> back);
   /// The do-not-contact entry (the address or its domain) that names
   /// `email`, if any.
   std::optional<std::string> blocked(workspace_id ws,

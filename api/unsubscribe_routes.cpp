@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <future>
 
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
@@ -100,17 +99,13 @@ response service::add_unsubscribe(const call& c) {
   if (!read) return storage_failed(c.req);
   size_t halted = 0;
   for (auto l : named) {
-    auto done = std::make_shared<std::promise<size_t>>();
-    auto reached = done->get_future();
-    engine_.deliver_to_lead(c.ws, l, actors::lead_event::unsubscribe,
-                            std::nullopt,
-                            [done](size_t n) { done->set_value(n); });
-    if (drive_)
-      while (reached.wait_for(std::chrono::seconds{0}) !=
-             std::future_status::ready)
-        drive_();
-    reached.wait();
-    halted += reached.get();
+    auto reached =
+      deliver_and_wait(c.ws, l, actors::lead_event::unsubscribe, std::nullopt);
+    if (!reached)
+      return error(c.req, http::status::service_unavailable, "not_acknowledged",
+                   "the entry is stored, but not every enrollment it names "
+                   "applied it in time; add it again (it is idempotent)");
+    halted += *reached;
   }
   auto out = entry_json(entry);
   out["enrollments"] = halted;
@@ -118,38 +113,12 @@ response service::add_unsubscribe(const call& c) {
 }
 
 response service::list_unsubscribes(const call& c) {
-  auto limit = limit_of(c.req, c.query);
-  if (auto* r = std::get_if<response>(&limit)) return std::move(*r);
-  auto n = std::get<size_t>(limit);
-  std::string begin = storage::key::workspace_prefix(c.ws);
-  if (auto cur = query_param(c.query, "cursor")) {
-    auto value = unhex(*cur);
-    if (!value)
-      return invalid(c.req, "cursor", "cursor is not one this list gave");
-    begin = storage::key::dnc(c.ws, *value) + '\0';
-  }
-  json::array items;
-  std::string last;
-  bool more = false;
-  auto read =
-    db_.scan(storage::cf::dnc, begin, storage::key::workspace_end(c.ws),
-             [&](std::string_view, std::string_view v) {
-               if (items.size() == n) {
-                 more = true;
-                 return false;
-               }
-               if (auto x = storage::decode_do_not_contact(v)) {
-                 items.emplace_back(entry_json(*x));
-                 last = x->value;
-               }
-               return true;
-             });
-  if (!read) return storage_failed(c.req);
-  json::value next = nullptr;
-  if (more) next = hex(last);
-  return answer(c.req, http::status::ok,
-                json::object{{"items", std::move(items)},
-                             {"next_cursor", std::move(next)}});
+  return key_list(c, db_, storage::cf::dnc,
+                  [](std::string_view v) -> std::optional<json::object> {
+                    auto x = storage::decode_do_not_contact(v);
+                    if (!x) return std::nullopt;
+                    return entry_json(*x);
+                  });
 }
 
 } // namespace herald::api
