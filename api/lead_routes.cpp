@@ -414,6 +414,15 @@ response service::import_leads(const call& c) {
     writes.put(storage::cf::leads,
                storage::key::sequence_lead(c.ws, seq->id, l->id),
                to_string(e.id));
+    // The lead's and its company's index entries, durable before this
+    // answers: an event that follows at once must find the enrollment
+    // (enroll() queues the same entries behind the group commit).
+    writes.put(storage::cf::leads,
+               storage::key::lead_enrollment(c.ws, l->id, e.id), {});
+    if (auto domain = storage::key::email_domain(l->email); !domain.empty())
+      writes.put(storage::cf::leads,
+                 storage::key::domain_enrollment(c.ws, domain, l->id, e.id),
+                 {});
     batch.emplace_back(e, std::move(l));
     if (batch.size() >= batch_size) flush();
   };

@@ -156,4 +156,100 @@ TEST_F(Herald, StopsOnSigtermAndKeepsItsWorkspacesAndKeysAcrossARestart) {
   EXPECT_EQ(stop(), 0);
 }
 
+// Everything a user made survives a restart: the sequence, its enrollments
+// with their due times, the inbox; and the recovered enrollments go on.
+TEST_F(Herald, KeepsSequencesEnrollmentsAndTheInboxAcrossARestart) {
+  start();
+  auto token = admin_token();
+  auto w = json::parse(ask(http::verb::post, "/v1/workspaces", token,
+                           R"({"name":"Acme","timezone":"UTC"})")
+                         ->body())
+             .as_object();
+  std::string key{w.at("api_key").as_string()};
+  auto call = [&](http::verb m, std::string target, std::string b = {}) {
+    auto res = ask(m, std::move(target), key, std::move(b));
+    EXPECT_TRUE(res);
+    return res ? *res : http::response<http::string_body>{};
+  };
+  auto acc = json::parse(call(http::verb::post, "/v1/accounts", R"({
+    "name":"A","channel":"email","provider":{"type":"sim"},
+    "limits":{"window":{"start":"00:00","end":"23:59"},"spacing_s":0,"jitter_s":0}})")
+                           .body());
+  std::string account{acc.at("id").as_string()};
+  auto seq = json::parse(call(http::verb::post, "/v1/sequences", R"({
+    "name":"S","senders":{"email":[")" + account + R"("]},
+    "schedule":{"mode":"relative","day_ms":3600000},
+    "steps":[{"channel":"email","delay_days":1,"template":{"subject":"Hi","body":"One"}},
+             {"channel":"email","delay_days":1,"condition":"no_reply","template":{"subject":"Re","body":"Two"}}]})")
+                           .body());
+  std::string path = "/v1/sequences/" + std::string{seq.at("id").as_string()};
+  call(http::verb::post, path + "/steps/1/approve");
+  call(http::verb::post, path + "/steps/2/approve");
+  ASSERT_EQ(call(http::verb::post, path + "/launch").result(),
+            http::status::ok);
+  auto imported = call(http::verb::post, path + "/leads", R"([
+    {"external_id":"ann","email":"ann@acme.com"},
+    {"external_id":"bob","email":"bob@beta.io"}])");
+  ASSERT_EQ(json::parse(imported.body()).at("enrolled"), 2) << imported.body();
+  auto reply =
+    call(http::verb::post, "/v1/events",
+         R"({"event_id":"m1","type":"reply","external_id":"ann","text":"no"})");
+  ASSERT_EQ(reply.result(), http::status::accepted) << reply.body();
+  // Right after the import, the reply still finds Ann's enrollment.
+  EXPECT_EQ(json::parse(reply.body()).at("enrollments"), 1) << reply.body();
+  // The list reads snapshots, which the group commit writes a round or so
+  // behind the import and the acknowledged reply.
+  json::value before;
+  auto settled = [&] {
+    size_t replied = 0;
+    for (const auto& x : before.at("items").as_array())
+      replied += x.at("state") == "replied";
+    return before.at("items").as_array().size() == 2 && replied == 1;
+  };
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  do {
+    before = json::parse(call(http::verb::get, path + "/leads").body());
+  } while (!settled() && std::chrono::steady_clock::now() < until);
+  ASSERT_TRUE(settled()) << json::serialize(before);
+  EXPECT_EQ(stop(), 0);
+
+  start();
+  EXPECT_EQ(json::parse(call(http::verb::get, path).body()).at("status"),
+            "active");
+  auto after = json::parse(call(http::verb::get, path + "/leads").body());
+  EXPECT_EQ(after, before);
+  auto inbox = json::parse(call(http::verb::get, "/v1/inbox").body());
+  ASSERT_EQ(inbox.at("items").as_array().size(), 1u);
+  EXPECT_EQ(inbox.at("items").at(0).at("text"), "no");
+  // The recovered enrollment goes on: two "days" (hours) later Bob has had
+  // his first email, and Ann nothing.
+  ASSERT_EQ(
+    ask(http::verb::post, "/v1/admin/clock", token, R"({"advance_s":7200})")
+      ->result(),
+    http::status::ok);
+  std::string bob;
+  for (const auto& x : after.at("items").as_array())
+    if (x.at("state") == "active") bob = std::string{x.at("lead").as_string()};
+  ASSERT_FALSE(bob.empty());
+  bool sent = false;
+  until = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  while (!sent && std::chrono::steady_clock::now() < until) {
+    auto view = json::parse(call(http::verb::get, "/v1/leads/" + bob).body());
+    for (const auto& h : view.at("history").as_array())
+      sent |= h.at("event") == "sent";
+    if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  EXPECT_TRUE(sent);
+  for (const auto& x : after.at("items").as_array())
+    if (x.at("state") == "replied") {
+      auto ann =
+        json::parse(call(http::verb::get,
+                         "/v1/leads/" + std::string{x.at("lead").as_string()})
+                      .body());
+      for (const auto& h : ann.at("history").as_array())
+        EXPECT_NE(h.at("event"), "sent");
+    }
+  EXPECT_EQ(stop(), 0);
+}
+
 } // namespace
