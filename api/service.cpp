@@ -240,23 +240,8 @@ response service::create_workspace(const call& c) {
       w.timezone = std::move(*v);
       has_zone = true;
     } else if (key == "holidays") {
-      simdjson::dom::array days;
-      if (field.value.get(days))
-        return invalid(c.req, "holidays", "holidays must be an array");
-      size_t i = 0;
-      for (auto d : days) {
-        auto path = "holidays[" + std::to_string(i++) + "]";
-        if (i > max_holidays)
-          return invalid(c.req, "holidays",
-                         "at most " + std::to_string(max_holidays) +
-                           " holidays");
-        std::string_view s;
-        std::optional<date::local_days> day;
-        if (!d.get(s)) day = parse_day(s);
-        if (!day)
-          return invalid(c.req, path, path + " must be a date (YYYY-MM-DD)");
-        w.holidays.push_back(*day);
-      }
+      if (auto e = read_dates(field.value, "holidays", w.holidays))
+        return invalid(c.req, e->field, e->message);
     } else {
       return invalid(c.req, key, "unknown field '" + std::string{key} + "'");
     }

@@ -1,0 +1,309 @@
+// Leads: imports, events, the inbox, a lead's view, the do-not-contact list.
+
+#include "service_fixture.hpp"
+
+namespace herald::api::test {
+namespace {
+
+TEST_F(Leads, ImportsJsonAndNdjsonListingRejectedLinesAndSkippingDuplicates) {
+  auto first = import(R"([
+    {"external_id":"a1","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+    {"external_id":"b2","email":"not an address","linkedin_url":"https://www.linkedin.com/in/b"},
+    {"external_id":"c3","linkedin_url":"https://www.linkedin.com/in/cy","fields":{"role":"CTO"}},
+    {"email":"nobody@acme.com"},
+    {"external_id":"a1","email":"ann@acme.com"}
+  ])");
+  ASSERT_EQ(first.result(), http::status::ok) << first.body();
+  auto b = body(first);
+  EXPECT_EQ(b.at("enrolled"), 2);
+  EXPECT_EQ(b.at("duplicates"), 1);
+  auto rejected = b.at("rejected").as_array();
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected.at(0).at("index"), 1);
+  EXPECT_EQ(rejected.at(0).at("error").at("field"), "email");
+  EXPECT_EQ(rejected.at(1).at("index"), 3);
+  EXPECT_EQ(rejected.at(1).at("error").at("field"), "external_id");
+  // NDJSON: a broken line is rejected with its index, the rest goes on; a
+  // lead imported before is a duplicate.
+  auto lines = import("{\"external_id\":\"d4\",\"email\":\"dee@beta.io\"}\n"
+                      "{\"external_id\":\n"
+                      "\n"
+                      "{\"external_id\":\"a1\",\"email\":\"ann@acme.com\"}\n"
+                      "{\"external_id\":\"e5\",\"email\":\"eve@beta.io\","
+                      "\"timezone\":\"Mars/Base\"}\n",
+                      "application/x-ndjson");
+  ASSERT_EQ(lines.result(), http::status::ok) << lines.body();
+  auto l = body(lines);
+  EXPECT_EQ(l.at("enrolled"), 1);
+  EXPECT_EQ(l.at("duplicates"), 1);
+  ASSERT_EQ(l.at("rejected").as_array().size(), 2u);
+  EXPECT_EQ(l.at("rejected").at(0).at("index"), 1);
+  EXPECT_EQ(l.at("rejected").at(0).at("error").at("code"), "invalid_json");
+  EXPECT_EQ(l.at("rejected").at(1).at("index"), 4);
+  EXPECT_EQ(l.at("rejected").at(1).at("error").at("field"), "timezone");
+  // After a restart the same leads are still duplicates.
+  open();
+  auto again = import(R"([{"external_id":"a1","email":"ann@acme.com"},
+                          {"external_id":"d4","email":"dee@beta.io"}])");
+  EXPECT_EQ(body(again).at("enrolled"), 0);
+  EXPECT_EQ(body(again).at("duplicates"), 2);
+}
+
+TEST_F(Leads, RefusesDraftsOtherWorkspacesAndWrongBodies) {
+  EXPECT_EQ(import("leads", "text/csv").result(),
+            http::status::unsupported_media_type);
+  EXPECT_EQ(import(R"({"external_id":"x"})").result(),
+            http::status::bad_request);
+  EXPECT_EQ(import(R"([{"external_id":"x","email":"x@y.io"}])",
+                   "application/json", key_b)
+              .result(),
+            http::status::not_found);
+  auto draft = make_sequence();
+  path = "/v1/sequences/" + std::string{draft.at("id").as_string()};
+  EXPECT_EQ(import(R"([{"external_id":"x","email":"x@y.io"}])").result(),
+            http::status::conflict);
+}
+
+TEST_F(Leads, EnrolledLeadsAreSentToAsTheManualClockMoves) {
+  auto res = import(R"([
+    {"external_id":"a1","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+    {"external_id":"b2","email":"bob@acme.com","linkedin_url":"https://www.linkedin.com/in/bob","first_name":"Bob"}])");
+  ASSERT_EQ(body(res).at("enrolled"), 2) << res.body();
+  // Relative days of a second: the invite at once, the email three "days"
+  // later.
+  run_until(time.now() + std::chrono::hours{1});
+  auto sent = world.sim.sent();
+  ASSERT_EQ(sent.size(), 4u);
+  size_t invites = 0, emails = 0;
+  for (const auto& r : sent) {
+    if (r.request.kind == step_channel::linkedin_invite) {
+      ++invites;
+      EXPECT_TRUE(r.request.body == "Hi Ann" || r.request.body == "Hi Bob")
+        << r.request.body;
+    } else {
+      ++emails;
+    }
+  }
+  EXPECT_EQ(invites, 2u);
+  EXPECT_EQ(emails, 2u);
+}
+
+// -- events and the inbox ---------------------------------------------------
+
+TEST_F(Leads, AReplyHaltsTheLeadAndItsColleaguesAndLandsInTheInbox) {
+  auto res = import(R"([
+    {"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+    {"external_id":"bob","email":"bob@acme.com","linkedin_url":"https://www.linkedin.com/in/bob","first_name":"Bob"},
+    {"external_id":"cy","email":"cy@other.io","linkedin_url":"https://www.linkedin.com/in/cy","first_name":"Cy"}])");
+  ASSERT_EQ(body(res).at("enrolled"), 3) << res.body();
+  auto reply = account_call(http::verb::post, "/v1/events", R"({
+    "event_id":"msg-1","type":"reply","external_id":"ann","channel":"email",
+    "text":"Not interested, thanks"})");
+  ASSERT_EQ(reply.result(), http::status::accepted) << reply.body();
+  EXPECT_EQ(body(reply).at("duplicate"), false);
+  EXPECT_EQ(body(reply).at("enrollments"), 1);
+  // The same event again changes nothing.
+  auto again = account_call(http::verb::post, "/v1/events", R"({
+    "event_id":"msg-1","type":"reply","external_id":"ann"})");
+  EXPECT_EQ(body(again).at("duplicate"), true);
+  run_until(time.now() + std::chrono::hours{1});
+  // Ann replied, Bob is her colleague (the sequence stops on that): only Cy
+  // got the invite and the email.
+  auto sent = world.sim.sent();
+  ASSERT_EQ(sent.size(), 2u);
+  for (const auto& r : sent)
+    EXPECT_TRUE(r.request.to.find("cy") != std::string::npos) << r.request.to;
+  auto inbox = account_call(http::verb::get, "/v1/inbox");
+  ASSERT_EQ(inbox.result(), http::status::ok) << inbox.body();
+  auto items = body(inbox).at("items").as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items.at(0).at("text"), "Not interested, thanks");
+  EXPECT_EQ(items.at(0).at("channel"), "email");
+  // Another workspace sees nothing of it.
+  EXPECT_TRUE(body(account_call(http::verb::get, "/v1/inbox", {}, key_b))
+                .at("items")
+                .as_array()
+                .empty());
+}
+
+TEST_F(Leads, EventsNameTheirLeadOrAccountAndAreCheckedFirst) {
+  import(
+    R"([{"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann"}])");
+  auto post = [&](std::string b, std::string_view key = {}) {
+    return account_call(http::verb::post, "/v1/events", std::move(b), key);
+  };
+  EXPECT_EQ(field_of(post(R"({"type":"reply","external_id":"ann"})")),
+            "event_id");
+  EXPECT_EQ(
+    field_of(post(R"({"event_id":"e","type":"fax","external_id":"ann"})")),
+    "type");
+  EXPECT_EQ(
+    field_of(post(R"({"event_id":"e","type":"reply","external_id":"zed"})")),
+    "external_id");
+  EXPECT_EQ(field_of(post(
+              R"({"event_id":"e","type":"reply","external_id":"ann"})", key_b)),
+            "external_id");
+  EXPECT_EQ(field_of(post(R"({"event_id":"e","type":"linkedin_warning"})")),
+            "account");
+  EXPECT_EQ(
+    post(R"({"event_id":"e","type":"reply","email":"ann@acme.com"})").result(),
+    http::status::not_implemented);
+  EXPECT_EQ(
+    field_of(post(
+      R"({"event_id":"e","type":"reply","external_id":"ann","mood":"grumpy"})")),
+    "mood");
+  auto warned =
+    post(R"({"event_id":"w1","type":"linkedin_warning","account":")" +
+         linkedin + R"("})");
+  ASSERT_EQ(warned.result(), http::status::accepted) << warned.body();
+  EXPECT_EQ(body(account_call(http::verb::get, "/v1/accounts/" + linkedin))
+              .at("status"),
+            "warned");
+}
+
+// -- a lead's view and the preview ------------------------------------------
+
+TEST_F(Leads, ALeadShowsItsEnrollmentsAndHistoryAndPreviewsItsMessages) {
+  import(
+    R"([{"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+             {"external_id":"nameless","email":"x@acme.com","linkedin_url":"https://www.linkedin.com/in/x"}])");
+  auto id_of = [&](std::string ext) {
+    auto got = world.db->get(
+      storage::cf::leads,
+      storage::key::lead_external(*parse_id<workspace_id>(ws_a), ext));
+    return got && *got ? **got : std::string{};
+  };
+  auto ann = id_of("ann");
+  ASSERT_TRUE(ann.starts_with("lead_")) << ann;
+  auto preview =
+    account_call(http::verb::get, path + "/preview?lead=" + ann + "&step=2");
+  ASSERT_EQ(preview.result(), http::status::ok) << preview.body();
+  EXPECT_EQ(body(preview).at("subject"), "Hello Ann");
+  EXPECT_TRUE(body(preview).at("missing_fields").as_array().empty());
+  auto gap = body(account_call(
+    http::verb::get, path + "/preview?lead=" + id_of("nameless") + "&step=1"));
+  EXPECT_EQ(gap.at("body"), "Hi ");
+  EXPECT_EQ(gap.at("missing_fields").at(0), "first_name");
+  EXPECT_EQ(field_of(account_call(http::verb::get,
+                                  path + "/preview?lead=" + ann + "&step=3")),
+            "step");
+  EXPECT_EQ(field_of(account_call(http::verb::get, path + "/preview?step=1")),
+            "lead");
+  EXPECT_EQ(account_call(http::verb::get,
+                         path + "/preview?lead=" + ann + "&step=1", {}, key_b)
+              .result(),
+            http::status::not_found);
+
+  run_until(time.now() + std::chrono::hours{1});
+  auto view = account_call(http::verb::get, "/v1/leads/" + ann);
+  ASSERT_EQ(view.result(), http::status::ok) << view.body();
+  auto v = body(view);
+  EXPECT_EQ(v.at("external_id"), "ann");
+  ASSERT_EQ(v.at("enrollments").as_array().size(), 1u);
+  EXPECT_EQ(v.at("enrollments").at(0).at("state"), "completed");
+  EXPECT_EQ(v.at("enrollments").at(0).at("sequence"), json::value(id));
+  size_t sends = 0;
+  for (const auto& h : v.at("history").as_array())
+    if (h.at("event") == "sent") {
+      ++sends;
+      EXPECT_TRUE(h.as_object().contains("account"));
+    }
+  EXPECT_EQ(sends, 2u);
+  EXPECT_EQ(
+    account_call(http::verb::get, "/v1/leads/" + ann, {}, key_b).result(),
+    http::status::not_found);
+}
+
+TEST_F(Leads, PausingTheSequencePausesItsEnrollmentsUntilItResumes) {
+  import(
+    R"([{"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"}])");
+  ASSERT_EQ(body(account_call(http::verb::post, path + "/pause")).at("status"),
+            "paused");
+  run_until(time.now() + std::chrono::hours{1});
+  EXPECT_EQ(world.sim.count(), 0u);
+  ASSERT_EQ(body(account_call(http::verb::post, path + "/resume")).at("status"),
+            "active");
+  run_until(time.now() + std::chrono::hours{1});
+  EXPECT_EQ(world.sim.count(), 2u);
+}
+
+TEST_F(Leads, ListsTheSequencesEnrollmentsByStateAndStepPageByPage) {
+  import(R"([
+    {"external_id":"a","email":"a@acme.com","linkedin_url":"https://www.linkedin.com/in/a"},
+    {"external_id":"b","email":"b@beta.io","linkedin_url":"https://www.linkedin.com/in/b"},
+    {"external_id":"c","email":"c@gamma.io","linkedin_url":"https://www.linkedin.com/in/c"}])");
+  account_call(http::verb::post, "/v1/events",
+               R"({"event_id":"r","type":"reply","external_id":"a"})");
+  std::vector<std::string> leads;
+  std::string cursor;
+  for (int pages = 0; pages < 5; ++pages) {
+    std::string target = path + "/leads?limit=2";
+    if (!cursor.empty()) target += "&cursor=" + cursor;
+    auto res = account_call(http::verb::get, target);
+    ASSERT_EQ(res.result(), http::status::ok) << res.body();
+    auto b = body(res);
+    for (const auto& x : b.at("items").as_array())
+      leads.emplace_back(x.at("lead").as_string());
+    if (b.at("next_cursor").is_null()) break;
+    cursor = std::string{b.at("next_cursor").as_string()};
+  }
+  EXPECT_EQ(leads.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(leads.begin(), leads.end()));
+  auto replied =
+    body(account_call(http::verb::get, path + "/leads?state=replied"));
+  EXPECT_EQ(replied.at("items").as_array().size(), 1u);
+  // Nothing has fired yet: all three are at step 1, two of them active.
+  auto at_one = body(account_call(http::verb::get, path + "/leads?step=1"));
+  EXPECT_EQ(at_one.at("items").as_array().size(), 3u);
+  auto active =
+    body(account_call(http::verb::get, path + "/leads?step=1&state=active"));
+  EXPECT_EQ(active.at("items").as_array().size(), 2u);
+  EXPECT_EQ(
+    field_of(account_call(http::verb::get, path + "/leads?state=happy")),
+    "state");
+  EXPECT_EQ(field_of(account_call(http::verb::get, path + "/leads?step=9")),
+            "step");
+  EXPECT_EQ(account_call(http::verb::get, path + "/leads", {}, key_b).result(),
+            http::status::not_found);
+}
+
+// -- do not contact -----------------------------------------------------------
+
+TEST_F(Leads, UnsubscribesHaltTheLeadsTheyNameAndStopLaterImports) {
+  import(R"([
+    {"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann"},
+    {"external_id":"bob","email":"bob@acme.com","linkedin_url":"https://www.linkedin.com/in/bob"},
+    {"external_id":"cy","email":"cy@beta.io","linkedin_url":"https://www.linkedin.com/in/cy"}])");
+  auto post = [&](std::string b, std::string_view key = {}) {
+    return account_call(http::verb::post, "/v1/unsubscribes", std::move(b),
+                        key);
+  };
+  auto ann = post(R"({"email":"Ann@Acme.com"})");
+  ASSERT_EQ(ann.result(), http::status::created) << ann.body();
+  EXPECT_EQ(body(ann).at("email"), "ann@acme.com");
+  EXPECT_EQ(body(ann).at("enrollments"), 1);
+  auto beta = post(R"({"domain":"beta.io"})");
+  EXPECT_EQ(body(beta).at("enrollments"), 1);
+  run_until(time.now() + std::chrono::hours{1});
+  auto sent = world.sim.sent();
+  ASSERT_EQ(sent.size(), 2u);
+  for (const auto& r : sent)
+    EXPECT_NE(r.request.to.find("bob"), std::string::npos) << r.request.to;
+  auto later = import(R"([{"external_id":"dee","email":"dee@beta.io"}])");
+  EXPECT_EQ(body(later).at("enrolled"), 0);
+  EXPECT_EQ(body(later).at("rejected").at(0).at("error").at("code"),
+            "do_not_contact");
+  auto list = body(account_call(http::verb::get, "/v1/unsubscribes"));
+  EXPECT_EQ(list.at("items").as_array().size(), 2u);
+  EXPECT_TRUE(body(account_call(http::verb::get, "/v1/unsubscribes", {}, key_b))
+                .at("items")
+                .as_array()
+                .empty());
+  EXPECT_EQ(field_of(post("{}")), "email");
+  EXPECT_EQ(field_of(post(R"({"email":"a@b.io","domain":"b.io"})")), "domain");
+  EXPECT_EQ(field_of(post(R"({"domain":"localhost"})")), "domain");
+  EXPECT_EQ(field_of(post(R"({"email":"nobody"})")), "email");
+}
+
+} // namespace
+} // namespace herald::api::test
