@@ -4,6 +4,7 @@
 // listed with its index and why.
 
 #include <mutex>
+#include <unordered_set>
 
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
@@ -344,6 +345,9 @@ response service::import_leads(const call& c) {
       json::object{{"index", index}, {"error", std::move(err)}});
   };
   std::vector<std::pair<enrollment, std::shared_ptr<const lead>>> batch;
+  // The external ids enrolled by the batch not yet written: their storage
+  // entries do not exist yet, so a second occurrence is found here.
+  std::unordered_set<std::string> in_batch;
   storage::write_set writes;
   std::optional<response> failed;
   // Writes the batch's leads and memberships durably, then enrolls them.
@@ -357,6 +361,7 @@ response service::import_leads(const call& c) {
     for (auto& [e, contact] : batch)
       if (engine_.enroll(e, std::move(contact), false)) ++enrolled;
     batch.clear();
+    in_batch.clear();
   };
   auto take = [&](size_t index, simdjson::dom::element v) {
     auto read = read_lead(v);
@@ -369,6 +374,10 @@ response service::import_leads(const call& c) {
         index,
         {"email", "the lead is on the do-not-contact list (" + *entry + ")"},
         "do_not_contact");
+    if (in_batch.contains(l->external_id)) {
+      ++duplicates;
+      return;
+    }
     auto ext_key = storage::key::lead_external(c.ws, l->external_id);
     auto known = db_.get(storage::cf::leads, ext_key);
     if (!known) {
@@ -377,23 +386,14 @@ response service::import_leads(const call& c) {
     }
     std::optional<lead_id> id;
     if (*known) id = parse_id<lead_id>(**known);
-    if (!id) {
-      // New in this workspace (or in this batch: written below, read back
-      // by the next occurrence only once flushed).
-      for (const auto& [e, contact] : batch)
-        if (contact->external_id == l->external_id) id = contact->id;
-    }
     if (id) {
       auto member = db_.get(storage::cf::leads,
                             storage::key::sequence_lead(c.ws, seq->id, *id));
-      bool in_batch = false;
-      for (const auto& [e, contact] : batch)
-        in_batch |= contact->id == *id;
       if (!member) {
         failed = storage_failed(c.req);
         return;
       }
-      if (*member || in_batch) {
+      if (*member) {
         ++duplicates;
         return;
       }
@@ -423,6 +423,7 @@ response service::import_leads(const call& c) {
       writes.put(storage::cf::leads,
                  storage::key::domain_enrollment(c.ws, domain, l->id, e.id),
                  {});
+    in_batch.insert(l->external_id);
     batch.emplace_back(e, std::move(l));
     if (batch.size() >= batch_size) flush();
   };
