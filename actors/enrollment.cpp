@@ -197,6 +197,8 @@ void apply(self_pointer self, const event& ev) {
         } else if constexpr (std::is_same_v<T, fx::send>) {
           to_send = x;
         } else if constexpr (std::is_same_v<T, fx::record>) {
+          if (st.env.counters != nullptr)
+            st.env.counters->recorded(x.step, x.what);
           storage::history_entry line{id, x.step, x.what, x.why, {}, x.at};
           if (involves_account(x.what) &&
               x.step < st.sequence->seq.steps.size())
@@ -216,6 +218,7 @@ void apply(self_pointer self, const event& ev) {
       },
       effect);
   }
+  if (st.env.counters != nullptr) st.env.counters->moved(st.e, t.next);
   st.e = t.next;
   if (snapshot) {
     // Reused: the write set copies it (no allocation per durable point).

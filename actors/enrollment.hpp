@@ -15,6 +15,7 @@
 #include "actors/account.hpp"
 #include "actors/channel.hpp"
 #include "actors/messages.hpp"
+#include "actors/sequence_counters.hpp"
 #include "actors/timer_shard.hpp"
 #include "engine/enrollment_machine.hpp"
 #include "engine/templates.hpp"
@@ -137,6 +138,9 @@ struct enrollment_env {
   int64_t pending_low = 0;
   /// None: the actor stays resident until it exits.
   enrollment_directory* directory = nullptr;
+  /// The sequence's dashboard figures, moved as the enrollment moves (none:
+  /// not counted).
+  sequence_counters* counters = nullptr;
   /// An idle enrollment passivates when its next timer is at least this far
   /// away (a halted one at once).
   duration passivate_after = duration::max();

@@ -56,7 +56,13 @@ storage::expected<runtime::recovery_totals> runtime::recover() {
       return;
     }
     const auto& steps = sequence->seq.steps;
+    sequence_counters* figures = nullptr;
+    {
+      std::shared_lock lk{mu_};
+      figures = counters_of(e.sequence);
+    }
     auto count = [&](const storage::history_entry& line) {
+      if (figures != nullptr) figures->recorded(line.step, line.what);
       if (counts_as_sent(line.what) && line.account.valid() &&
           line.at > since && line.step < steps.size())
         sends[line.account.value].push_back(
@@ -89,6 +95,7 @@ storage::expected<runtime::recovery_totals> runtime::recover() {
       if (!directory_.emplace(e.id.value, x).second) return;
     }
     ++t.enrollments;
+    if (figures != nullptr) figures->entered(e);
     if (armed) {
       arm_timer(*shard_states_[e.id.value % shard_states_.size()],
                 timer_entry{e.id.value, to_ms(e.due), e.generation});

@@ -149,7 +149,18 @@ void runtime::add_sequence(std::shared_ptr<const sequence_env> sequence,
                            const date::time_zone* zone) {
   std::unique_lock lk{mu_};
   auto id = sequence->seq.id.value;
+  auto steps = sequence->seq.steps.size();
+  if (auto& c = counters_[id]; !c || c->steps() != steps)
+    c = std::make_unique<sequence_counters>(steps);
   sequences_[id] = {std::move(sequence), zone};
+}
+
+std::optional<sequence_counters::figures>
+runtime::figures(sequence_id id) const {
+  std::shared_lock lk{mu_};
+  auto* c = counters_of(id);
+  if (c == nullptr) return std::nullopt;
+  return c->read();
 }
 
 // -- enrollments --------------------------------------------------------------
@@ -175,6 +186,7 @@ enrollment_env runtime::links(const enrollment& e) {
   env.email_provider = email_provider_;
   env.linkedin_provider = linkedin_provider_;
   env.directory = this;
+  env.counters = counters_of(e.sequence);
   env.passivate_after = options_.passivate_after;
   return env;
 }
@@ -283,6 +295,8 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   x.ws = e.workspace;
   directory_.emplace(e.id.value, x);
   ++resident_;
+  // Before its first job, which moves it from here.
+  if (auto* c = counters_of(e.sequence)) c->entered(e);
   // Sent under the lock, like every routed input: the enrollment comes first
   // in its mailbox, before any event routed to it.
   caf::anon_send(a, enroll_atom::value, lead_replied);

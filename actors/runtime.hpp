@@ -22,6 +22,7 @@
 #include "actors/enrollment.hpp"
 #include "actors/io_pool.hpp"
 #include "actors/runtime_options.hpp"
+#include "actors/sequence_counters.hpp"
 #include "actors/timer_shard.hpp"
 #include "engine/clock.hpp"
 #include "storage/group_commit.hpp"
@@ -147,6 +148,10 @@ class runtime final : public enrollment_directory {
   void deliver_to_domain(workspace_id ws, std::string_view domain,
                          lead_id except, lead_event event,
                          std::function<void(size_t)> applied);
+
+  /// Sequence `id`'s dashboard figures as its enrollments keep them; nullopt
+  /// when the sequence was not added.
+  std::optional<sequence_counters::figures> figures(sequence_id id) const;
 
   /// The live actor of `id`, if it is resident.
   std::optional<enrollment_actor> resident(enrollment_id id) const;
@@ -279,6 +284,12 @@ class runtime final : public enrollment_directory {
   std::unordered_map<uint64_t, std::pair<std::shared_ptr<const sequence_env>,
                                          const date::time_zone*>>
     sequences_;
+  /// Per sequence, kept across add_sequence() calls with the same steps.
+  std::unordered_map<uint64_t, std::unique_ptr<sequence_counters>> counters_;
+  sequence_counters* counters_of(sequence_id id) const {
+    auto it = counters_.find(id.value);
+    return it == counters_.end() ? nullptr : it->second.get();
+  }
   channel_actor email_channel_;
   channel_actor linkedin_channel_;
   provider* email_provider_ = nullptr;

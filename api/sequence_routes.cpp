@@ -416,6 +416,30 @@ response service::sequence_readiness(const call& c) {
   return answer(c.req, http::status::ok, readiness_json(readiness_of(*seq)));
 }
 
+// From the counters the runtime keeps as enrollments move: no scan. A draft
+// has no enrollments (imports wait for the launch).
+response service::sequence_stats(const call& c) {
+  auto seq = find_named(campaigns_, c);
+  if (!seq) return not_found(c.req, "sequence");
+  auto f =
+    engine_.figures(seq->id).value_or(actors::sequence_counters::figures{});
+  json::array steps;
+  for (size_t i = 0; i < seq->steps.size(); ++i) {
+    auto s = i < f.steps.size() ? f.steps[i]
+                                : actors::sequence_counters::step_figures{};
+    steps.push_back(json::object{{"step", i + 1},
+                                 {"waiting", s.waiting},
+                                 {"sent", s.sent},
+                                 {"skipped", s.skipped}});
+  }
+  json::object states;
+  for (size_t i = 0; i < f.states.size(); ++i)
+    states[to_string(static_cast<enrollment_state>(i))] = f.states[i];
+  return answer(
+    c.req, http::status::ok,
+    json::object{{"steps", std::move(steps)}, {"states", std::move(states)}});
+}
+
 response service::launch_sequence(const call& c) {
   auto seq = find_named(campaigns_, c);
   if (!seq) return not_found(c.req, "sequence");

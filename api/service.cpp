@@ -141,8 +141,8 @@ service::service(service_options options, service_links links)
       &service::list_unsubscribes);
   add(v::post, "/v1/unsubscribes", auth_kind::workspace,
       &service::add_unsubscribe);
-  // Not built yet: counters the engine keeps per sequence.
-  add(v::get, "/v1/sequences/{}/stats", auth_kind::workspace);
+  add(v::get, "/v1/sequences/{}/stats", auth_kind::workspace,
+      &service::sequence_stats);
 }
 
 service::~service() = default;

@@ -86,6 +86,7 @@ class service {
   response patch_sequence(const call& c);
   response approve_step(const call& c);
   response sequence_readiness(const call& c);
+  response sequence_stats(const call& c);
   response launch_sequence(const call& c);
   response set_sequence_status(const call& c, bool active);
   response import_leads(const call& c);

@@ -184,5 +184,61 @@ TEST_F(Runtime, ARestartAsksAgainForTheSlotADeferredSendWaitsFor) {
   EXPECT_EQ(after.requests[0].attempt, 2);
 }
 
+// The figures a scan of the snapshots gives: what the counters must show.
+sequence_counters::figures scanned_figures(const storage::store& db,
+                                           size_t steps) {
+  sequence_counters::figures f;
+  f.steps.resize(steps);
+  EXPECT_TRUE(storage::scan_snapshots(db, [&](const auto& snapshot) {
+    const auto& e = snapshot.e;
+    ++f.states[static_cast<size_t>(e.state)];
+    if (e.state == enrollment_state::active && e.position < steps)
+      ++f.steps[e.position].waiting;
+    for (const auto& line : snapshot.history) {
+      if (line.what == history_event::sent) ++f.steps[line.step].sent;
+      if (line.what == history_event::skipped) ++f.steps[line.step].skipped;
+    }
+  }));
+  return f;
+}
+
+TEST_F(Runtime, TheSequencesFiguresFollowItsEnrollmentsAndSurviveARestart) {
+  start(0);
+  auto t0 = clock.now();
+  EXPECT_FALSE(rt->figures(sequence_id{9}));
+  enroll(10);
+  auto f = *rt->figures(sequence_id{1});
+  EXPECT_EQ(f.steps.size(), 4u);
+  EXPECT_EQ(f.steps[0].waiting, 10u);
+  EXPECT_EQ(f.states[0], 10u);
+  // One lead replied elsewhere before: its no_reply steps are skipped.
+  auto late = store_leads(11, 11);
+  ASSERT_TRUE(rt->enroll(enrollment_of(11, 11), late[0], true));
+  run_until(t0 + days_ms(1)); // the invites went
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  ASSERT_TRUE(rt->deliver(enrollment_id{2}, lead_event::bounce));
+  rt->settle();
+  f = *rt->figures(sequence_id{1});
+  EXPECT_EQ(f.steps[0].sent, 11u);
+  EXPECT_EQ(f.steps[0].waiting, 0u);
+  EXPECT_EQ(f.steps[1].waiting, 9u);
+  EXPECT_EQ(f.states[static_cast<size_t>(enrollment_state::replied)], 1u);
+  EXPECT_EQ(f.states[static_cast<size_t>(enrollment_state::bounced)], 1u);
+  EXPECT_EQ(f, scanned_figures(*db, 4));
+  auto before = f;
+  restart(0);
+  EXPECT_EQ(*rt->figures(sequence_id{1}), before);
+  run_to_the_end();
+  f = *rt->figures(sequence_id{1});
+  EXPECT_EQ(f, scanned_figures(*db, 4));
+  EXPECT_EQ(f.states[static_cast<size_t>(enrollment_state::completed)], 9u);
+  EXPECT_EQ(f.states[0], 0u);
+  for (size_t step = 1; step < 4; ++step) {
+    EXPECT_EQ(f.steps[step].sent, 8u) << step;
+    EXPECT_EQ(f.steps[step].skipped, 1u) << step;
+    EXPECT_EQ(f.steps[step].waiting, 0u) << step;
+  }
+}
+
 } // namespace
 } // namespace herald::actors

@@ -126,6 +126,41 @@ TEST_F(Leads, AReplyHaltsTheLeadAndItsColleaguesAndLandsInTheInbox) {
                 .empty());
 }
 
+TEST_F(Leads, TheStatsCountLeadsAtEachStepAndInEachState) {
+  auto stats = [&] {
+    auto res = account_call(http::verb::get, path + "/stats");
+    EXPECT_EQ(res.result(), http::status::ok) << res.body();
+    return body(res);
+  };
+  auto s = stats();
+  ASSERT_EQ(s.at("steps").as_array().size(), 2u);
+  EXPECT_EQ(s.at("steps").at(0).at("step"), 1);
+  EXPECT_EQ(s.at("steps").at(0).at("waiting"), 0);
+  EXPECT_EQ(s.at("states").at("active"), 0);
+  import(R"([
+    {"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+    {"external_id":"bob","email":"bob@acme.com","linkedin_url":"https://www.linkedin.com/in/bob","first_name":"Bob"},
+    {"external_id":"cy","email":"cy@other.io","linkedin_url":"https://www.linkedin.com/in/cy","first_name":"Cy"}])");
+  s = stats();
+  EXPECT_EQ(s.at("steps").at(0).at("waiting"), 3);
+  EXPECT_EQ(s.at("states").at("active"), 3);
+  account_call(http::verb::post, "/v1/events",
+               R"({"event_id":"m1","type":"reply","external_id":"ann"})");
+  run_until(time.now() + std::chrono::hours{1});
+  // Ann replied and Bob is her colleague: only Cy went through both steps.
+  auto want = json::parse(R"({"steps":[
+    {"step":1,"waiting":0,"sent":1,"skipped":0},
+    {"step":2,"waiting":0,"sent":1,"skipped":0}],
+    "states":{"active":0,"replied":1,"completed":1,"bounced":0,
+      "unsubscribed":0,"failed":0,"uncertain":0,"colleague_replied":1}})");
+  EXPECT_EQ(json::value(stats()), want);
+  // Rebuilt from storage by a restart; another workspace sees none of it.
+  open();
+  EXPECT_EQ(json::value(stats()), want);
+  EXPECT_EQ(account_call(http::verb::get, path + "/stats", {}, key_b).result(),
+            http::status::not_found);
+}
+
 TEST_F(Leads, EventsNameTheirLeadOrAccountAndAreCheckedFirst) {
   import(
     R"([{"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann"}])");

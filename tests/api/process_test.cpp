@@ -152,7 +152,7 @@ TEST_F(Herald, StopsOnSigtermAndKeepsItsWorkspacesAndKeysAcrossARestart) {
   auto inbox =
     ask(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", key);
   ASSERT_TRUE(inbox);
-  EXPECT_EQ(inbox->result(), http::status::not_implemented);
+  EXPECT_EQ(inbox->result(), http::status::not_found);
   EXPECT_EQ(stop(), 0);
 }
 

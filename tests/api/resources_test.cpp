@@ -271,6 +271,7 @@ TEST_F(Sequences, AnotherWorkspacesSequenceIsNotFoundOnEveryRoute) {
          {http::verb::patch, path},
          {http::verb::post, path + "/steps/1/approve"},
          {http::verb::get, path + "/readiness"},
+         {http::verb::get, path + "/stats"},
          {http::verb::post, path + "/launch"},
          {http::verb::post, path + "/pause"},
          {http::verb::post, path + "/resume"}}) {

@@ -29,18 +29,18 @@ TEST_F(Service, CreatesAWorkspaceWithAKeyShownOnceAndKeepsItAcrossARestart) {
   ASSERT_EQ(got.result(), http::status::ok);
   EXPECT_EQ(body(got).at("name"), "Acme");
   EXPECT_FALSE(body(got).contains("api_key"));
-  // The key opens the workspace's routes (not built yet: 501, not 401).
+  // The key opens the workspace's routes (no such sequence: 404, not 401).
   EXPECT_EQ(
     send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key)
       .result(),
-    http::status::not_implemented);
+    http::status::not_found);
   open();
   EXPECT_EQ(send(http::verb::get, "/v1/workspaces/" + id).result(),
             http::status::ok);
   EXPECT_EQ(
     send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key)
       .result(),
-    http::status::not_implemented);
+    http::status::not_found);
   // Stored hashed: the secret is nowhere in the database's keys family.
   bool secret_stored = false;
   ASSERT_TRUE(world.db->scan(
@@ -110,7 +110,7 @@ TEST_F(Service, AdminRoutesNeedTheAdminTokenAndWorkspaceRoutesAKey) {
   EXPECT_EQ(
     send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key)
       .result(),
-    http::status::not_implemented);
+    http::status::not_found);
 }
 
 TEST_F(Service, RevokedKeysStopWorkingAndNewOnesStart) {
@@ -132,7 +132,7 @@ TEST_F(Service, RevokedKeysStopWorkingAndNewOnesStart) {
   EXPECT_EQ(
     send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key2)
       .result(),
-    http::status::not_implemented);
+    http::status::not_found);
   open();
   EXPECT_EQ(
     send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, first)
@@ -141,7 +141,7 @@ TEST_F(Service, RevokedKeysStopWorkingAndNewOnesStart) {
   EXPECT_EQ(
     send(http::verb::get, "/v1/sequences/seq_0000000000000001/stats", {}, key2)
       .result(),
-    http::status::not_implemented);
+    http::status::not_found);
   EXPECT_EQ(
     send(http::verb::delete_, "/v1/workspaces/" + id + "/keys/" + first_id)
       .result(),
