@@ -16,6 +16,9 @@ namespace {
 
 constexpr size_t max_event_id_bytes = 256;
 constexpr size_t max_text_bytes = 20'000;
+/// An event naming an email alone reaches at most this many of the
+/// workspace's leads with that address.
+constexpr size_t max_leads_per_email = 100;
 // How long a lead event may take to reach every enrollment of the lead
 // before the answer says it was not acknowledged.
 constexpr auto acknowledge_within = std::chrono::seconds{30};
@@ -194,58 +197,74 @@ response service::post_event(const call& c) {
     if (auto ok = db_.write(record, true); !ok) return storage_failed(c.req);
     return accepted(false, 0);
   }
-  // The lead: by id, else by external_id.
-  std::optional<lead> who;
-  if (!ev.lead && !ev.external_id.empty()) {
+  // The lead: by id, else by external_id, else every lead of the workspace
+  // with that email address.
+  std::vector<lead_id> ids;
+  if (ev.lead) {
+    ids.push_back(*ev.lead);
+  } else if (!ev.external_id.empty()) {
     auto id = db_.get(storage::cf::leads,
                       storage::key::lead_external(c.ws, ev.external_id));
     if (!id) return storage_failed(c.req);
-    if (*id) ev.lead = parse_id<lead_id>(**id);
-  } else if (!ev.lead && !ev.email.empty()) {
-    return error(c.req, http::status::not_implemented, "not_implemented",
-                 "finding a lead by email is not built yet in this version "
-                 "of herald: name it by lead or external_id");
+    if (*id)
+      if (auto x = parse_id<lead_id>(**id)) ids.push_back(*x);
+  } else if (!ev.email.empty()) {
+    auto read = db_.scan_prefix(
+      storage::cf::leads, storage::key::lead_emails_prefix(c.ws, ev.email),
+      [&](std::string_view k, std::string_view) {
+        if (auto x = storage::key::parse_lead_email(k)) ids.push_back(*x);
+        return ids.size() < max_leads_per_email;
+      });
+    if (!read) return storage_failed(c.req);
   }
-  if (ev.lead) {
-    auto stored =
-      db_.get(storage::cf::leads, storage::key::lead(c.ws, *ev.lead));
+  std::vector<lead> who;
+  for (auto id : ids) {
+    auto stored = db_.get(storage::cf::leads, storage::key::lead(c.ws, id));
     if (!stored) return storage_failed(c.req);
     if (*stored)
-      if (auto l = storage::decode_lead(**stored)) who = std::move(*l);
+      if (auto l = storage::decode_lead(**stored)) who.push_back(std::move(*l));
   }
-  if (!who)
-    return invalid(c.req, ev.lead ? "lead" : "external_id",
-                   "no such lead in this workspace (name it by lead or "
-                   "external_id)");
+  if (who.empty()) {
+    const char* named = ev.lead                   ? "lead"
+                        : !ev.external_id.empty() ? "external_id"
+                        : !ev.email.empty()       ? "email"
+                                                  : "lead";
+    return invalid(c.req, named,
+                   "no such lead in this workspace (name it by lead, "
+                   "external_id or email)");
+  }
   auto kind =
     ev.type == event_type::reply         ? actors::lead_event::reply
     : ev.type == event_type::auto_reply  ? actors::lead_event::auto_reply
     : ev.type == event_type::bounce      ? actors::lead_event::bounce
     : ev.type == event_type::unsubscribe ? actors::lead_event::unsubscribe
                                          : actors::lead_event::invite_accepted;
-  // Acknowledged once every enrollment of the lead applied it: a reply has
-  // halted the lead everywhere when this answers.
-  auto reached = deliver_and_wait(c.ws, who->id, kind, ev.return_date);
-  if (!reached)
-    return error(c.req, http::status::service_unavailable, "not_acknowledged",
-                 "the event did not reach every enrollment of the lead in "
-                 "time; send it again (it is idempotent)");
-  auto n = *reached;
-  if (ev.type == event_type::reply) {
-    auto domain = storage::key::email_domain(who->email);
-    if (!domain.empty() && !free_mail(domain))
-      engine_.deliver_to_domain(c.ws, domain, who->id,
-                                actors::lead_event::colleague_replied, nullptr);
-  }
-  if (ev.type == event_type::reply || ev.type == event_type::auto_reply) {
-    storage::inbox_entry entry;
-    entry.lead = who->id;
-    if (ev.account) entry.account = *ev.account;
-    entry.via = ev.via;
-    entry.text = ev.text;
-    entry.received_at = received;
-    record.put(storage::cf::inbox, storage::key::inbox(c.ws, received, who->id),
-               storage::encode(entry));
+  size_t n = 0;
+  for (const auto& l : who) {
+    // Acknowledged once every enrollment of the lead applied it: a reply has
+    // halted the lead everywhere when this answers.
+    auto reached = deliver_and_wait(c.ws, l.id, kind, ev.return_date);
+    if (!reached)
+      return error(c.req, http::status::service_unavailable, "not_acknowledged",
+                   "the event did not reach every enrollment of the lead in "
+                   "time; send it again (it is idempotent)");
+    n += *reached;
+    if (ev.type == event_type::reply) {
+      auto domain = storage::key::email_domain(l.email);
+      if (!domain.empty() && !free_mail(domain))
+        engine_.deliver_to_domain(
+          c.ws, domain, l.id, actors::lead_event::colleague_replied, nullptr);
+    }
+    if (ev.type == event_type::reply || ev.type == event_type::auto_reply) {
+      storage::inbox_entry entry;
+      entry.lead = l.id;
+      if (ev.account) entry.account = *ev.account;
+      entry.via = ev.via;
+      entry.text = ev.text;
+      entry.received_at = received;
+      record.put(storage::cf::inbox, storage::key::inbox(c.ws, received, l.id),
+                 storage::encode(entry));
+    }
   }
   if (auto ok = db_.write(record, true); !ok) return storage_failed(c.req);
   return accepted(false, n);

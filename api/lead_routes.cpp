@@ -403,6 +403,9 @@ response service::import_leads(const call& c) {
       writes.put(storage::cf::leads, storage::key::lead(c.ws, l->id),
                  storage::encode(*l));
       writes.put(storage::cf::leads, ext_key, to_string(l->id));
+      if (!l->email.empty())
+        writes.put(storage::cf::leads,
+                   storage::key::lead_email(c.ws, l->email, l->id), {});
     }
     enrollment e;
     e.id = enrollment_id{random_id()};

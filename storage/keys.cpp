@@ -13,6 +13,7 @@ constexpr char lead_external_tag = 2;
 constexpr char lead_enrollment_tag = 3;
 constexpr char domain_enrollment_tag = 4;
 constexpr char sequence_lead_tag = 5;
+constexpr char lead_email_tag = 6;
 
 void put_u64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8)
@@ -182,6 +183,40 @@ std::string email_domain(std::string_view email) {
     out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
   }
   return out;
+}
+
+std::string normalized_email(std::string_view email) {
+  auto first = email.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  email = email.substr(first, email.find_last_not_of(" \t") - first + 1);
+  std::string out;
+  out.reserve(email.size());
+  for (char c : email) {
+    if (c == '\0') return {};
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
+std::string lead_emails_prefix(workspace_id ws, std::string_view email) {
+  auto address = normalized_email(email);
+  auto out = with_ws(ws, 2 + address.size() + 8);
+  out.push_back(lead_email_tag);
+  out.append(address);
+  out.push_back('\0'); // no address holds one: "a@b.c" never prefixes "a@b.co"
+  return out;
+}
+
+std::string lead_email(workspace_id ws, std::string_view email, lead_id lead) {
+  auto out = lead_emails_prefix(ws, email);
+  put_u64(out, lead.value);
+  return out;
+}
+
+std::optional<lead_id> parse_lead_email(std::string_view k) {
+  if (k.size() < 8 + 2 + 8 || k[8] != lead_email_tag || k[k.size() - 9] != '\0')
+    return std::nullopt;
+  return lead_id{get_uint(k, k.size() - 8, 8)};
 }
 
 std::string lead_external(workspace_id ws, std::string_view external_id) {

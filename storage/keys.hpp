@@ -28,7 +28,8 @@ enum class cf : uint8_t {
   leads,       // [ws][1][lead] records; [ws][2][external id] -> lead id;
                // [ws][3][lead][enrollment]: a lead's enrollments;
                // [ws][4][domain]\0[lead][enrollment]: a company's;
-               // [ws][5][sequence][lead] -> enrollment id
+               // [ws][5][sequence][lead] -> enrollment id;
+               // [ws][6][email]\0[lead]: leads by address
   enrollments, // [ws][enrollment]: state snapshots
   history,     // [ws][lead][at ms][enrollment][step][event]
   inbox,       // [ws][newest first][lead]
@@ -97,6 +98,16 @@ struct domain_entry {
 std::optional<domain_entry> parse_domain_enrollment(std::string_view k);
 /// The domain of an email address, in lower case; empty when there is none.
 std::string email_domain(std::string_view email);
+/// An email address as the email index keeps it: trimmed, in lower case;
+/// empty when there is none or it holds a NUL.
+std::string normalized_email(std::string_view email);
+/// The entry saying `lead`'s email is `email` (normalized here; in
+/// cf::leads), and the prefix of every lead's with that address: events that
+/// name a lead by email alone.
+std::string lead_email(workspace_id ws, std::string_view email, lead_id lead);
+std::string lead_emails_prefix(workspace_id ws, std::string_view email);
+/// The lead an email index key names; nullopt when the key is not one.
+std::optional<lead_id> parse_lead_email(std::string_view k);
 std::string history(workspace_id ws, lead_id lead, time_point at,
                     enrollment_id id, uint16_t step, history_event what);
 std::string history_prefix(workspace_id ws, lead_id lead);

@@ -181,8 +181,12 @@ TEST_F(Leads, EventsNameTheirLeadOrAccountAndAreCheckedFirst) {
   EXPECT_EQ(field_of(post(R"({"event_id":"e","type":"linkedin_warning"})")),
             "account");
   EXPECT_EQ(
-    post(R"({"event_id":"e","type":"reply","email":"ann@acme.com"})").result(),
-    http::status::not_implemented);
+    field_of(post(R"({"event_id":"e","type":"reply","email":"zed@acme.com"})")),
+    "email");
+  EXPECT_EQ(
+    field_of(
+      post(R"({"event_id":"e","type":"reply","email":"ann@acme.com"})", key_b)),
+    "email");
   EXPECT_EQ(
     field_of(post(
       R"({"event_id":"e","type":"reply","external_id":"ann","mood":"grumpy"})")),
@@ -194,6 +198,21 @@ TEST_F(Leads, EventsNameTheirLeadOrAccountAndAreCheckedFirst) {
   EXPECT_EQ(body(account_call(http::verb::get, "/v1/accounts/" + linkedin))
               .at("status"),
             "warned");
+}
+
+TEST_F(Leads, AnEventNamingAnEmailReachesEveryLeadWithThatAddress) {
+  import(R"([
+    {"external_id":"ann","email":"ann@acme.com","first_name":"Ann"},
+    {"external_id":"ann-crm-2","email":"Ann@ACME.com","first_name":"Ann"},
+    {"external_id":"cy","email":"cy@other.io","first_name":"Cy"}])");
+  auto bounced = account_call(
+    http::verb::post, "/v1/events",
+    R"({"event_id":"b1","type":"bounce","email":" ANN@acme.com"})");
+  ASSERT_EQ(bounced.result(), http::status::accepted) << bounced.body();
+  EXPECT_EQ(body(bounced).at("enrollments"), 2);
+  auto stats = body(account_call(http::verb::get, path + "/stats"));
+  EXPECT_EQ(stats.at("states").at("bounced"), 2);
+  EXPECT_EQ(stats.at("states").at("active"), 1);
 }
 
 // -- a lead's view and the preview ------------------------------------------

@@ -157,6 +157,25 @@ TEST(Store, DomainIndexKeysNameTheirLeadAndEnrollment) {
   EXPECT_EQ(key::email_domain("x@"), "");
 }
 
+TEST(Store, EmailIndexKeysNameTheirLeadWhateverTheAddressesCase) {
+  auto k = key::lead_email(workspace_id{1}, " Jo.Doe@ACME.test", lead_id{7});
+  EXPECT_EQ(key::parse_lead_email(k), lead_id{7});
+  EXPECT_TRUE(k.starts_with(
+    key::lead_emails_prefix(workspace_id{1}, "jo.doe@acme.test")));
+  EXPECT_FALSE(k.starts_with(
+    key::lead_emails_prefix(workspace_id{2}, "jo.doe@acme.test")));
+  // One address's prefix never covers another's that extends it.
+  EXPECT_FALSE(
+    key::lead_email(workspace_id{1}, "jo.doe@acme.test.io", lead_id{7})
+      .starts_with(
+        key::lead_emails_prefix(workspace_id{1}, "jo.doe@acme.test")));
+  EXPECT_FALSE(key::parse_lead_email(
+    key::lead_enrollment(workspace_id{1}, lead_id{7}, enrollment_id{9})));
+  EXPECT_EQ(key::normalized_email("  A@B.C\t"), "a@b.c");
+  EXPECT_EQ(key::normalized_email(std::string_view{"a\0@b.c", 6}), "");
+  EXPECT_EQ(key::normalized_email(" "), "");
+}
+
 TEST(Store, KeysSortByWorkspaceThenTime) {
   auto history = [](uint64_t ws, int64_t at, uint64_t id) {
     return key::history(workspace_id{ws}, lead_id{1}, from_ms(at),
