@@ -532,6 +532,19 @@ bool runtime::control(account_id id, account_event event) {
   return true;
 }
 
+bool runtime::set_limits(account_id id, const account_limits& limits) {
+  std::shared_lock lk{mu_};
+  auto it = accounts_.find(id.value);
+  if (it == accounts_.end()) return false;
+  auto* st = account_states_.at(id.value);
+  {
+    std::lock_guard alk{st->mu};
+    st->budget->update_limits(limits);
+  }
+  caf::anon_send(it->second, serve_atom::value);
+  return true;
+}
+
 std::optional<runtime::account_standing>
 runtime::standing(account_id id) const {
   std::shared_lock lk{mu_};

@@ -120,6 +120,11 @@ class runtime final : public enrollment_directory {
   /// False when the id is unknown.
   bool control(account_id id, account_event event);
 
+  /// Gives account `id`'s budget new limits at once (today's counts stay),
+  /// and lets it serve what waits, which a higher cap may now allow. False
+  /// when the id is unknown.
+  bool set_limits(account_id id, const account_limits& limits);
+
   /// An account's status and today's use of its budgets.
   struct account_standing {
     account_status status = account_status::active;

@@ -207,6 +207,7 @@ response service::patch_account(const call& c) {
   if (auto* r = std::get_if<response>(&body)) return std::move(*r);
   auto obj = std::get<simdjson::dom::object>(body);
   std::string why;
+  bool limits_changed = false;
   for (auto f : obj) {
     std::string_view key = f.key;
     if (key == "name") {
@@ -214,9 +215,10 @@ response service::patch_account(const call& c) {
       if (!v) return invalid(c.req, "name", "name " + why);
       a->name = std::move(*v);
     } else if (key == "limits") {
-      return error(c.req, http::status::not_implemented, "not_implemented",
-                   "changing a running account's limits is not built yet in "
-                   "this version of herald");
+      // Only the limits named change; the budget takes them at once.
+      if (auto e = read_limits(f.value, a->limits))
+        return invalid(c.req, e->field, e->message);
+      limits_changed = true;
     } else {
       return invalid(c.req, key,
                      "field '" + std::string{key} +
@@ -224,6 +226,7 @@ response service::patch_account(const call& c) {
     }
   }
   if (auto ok = senders_.put(*a); !ok) return storage_failed(c.req);
+  if (limits_changed) engine_.set_limits(a->id, a->limits);
   return answer(c.req, http::status::ok,
                 account_json(*a, engine_.standing(a->id)));
 }

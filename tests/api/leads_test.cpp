@@ -88,6 +88,33 @@ TEST_F(Leads, EnrolledLeadsAreSentToAsTheManualClockMoves) {
   EXPECT_EQ(emails, 2u);
 }
 
+TEST_F(Leads, AnAccountsNewLimitsApplyAtOnce) {
+  auto emails = [&] {
+    size_t n = 0;
+    for (const auto& r : world.sim.sent())
+      n += r.request.kind == step_channel::email;
+    return n;
+  };
+  auto capped = account_call(http::verb::patch, "/v1/accounts/" + email,
+                             R"({"limits":{"daily_cap":1}})");
+  ASSERT_EQ(capped.result(), http::status::ok) << capped.body();
+  import(R"([
+    {"external_id":"a1","email":"ann@acme.com","first_name":"Ann"},
+    {"external_id":"b2","email":"bob@bobs.io","first_name":"Bob"}])");
+  // One email today: the second waits for tomorrow.
+  run_until(time.now() + std::chrono::hours{1});
+  EXPECT_EQ(emails(), 1u);
+  auto raised = account_call(http::verb::patch, "/v1/accounts/" + email,
+                             R"({"limits":{"daily_cap":10}})");
+  ASSERT_EQ(raised.result(), http::status::ok) << raised.body();
+  run_until(time.now() + std::chrono::hours{1});
+  EXPECT_EQ(emails(), 2u);
+  EXPECT_EQ(body(account_call(http::verb::get, "/v1/accounts/" + email))
+              .at("usage")
+              .at("emails"),
+            2);
+}
+
 // -- events and the inbox ---------------------------------------------------
 
 TEST_F(Leads, AReplyHaltsTheLeadAndItsColleaguesAndLandsInTheInbox) {

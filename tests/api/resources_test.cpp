@@ -129,7 +129,7 @@ TEST_F(Accounts, AnotherWorkspacesAccountIsNotFoundOnEveryRoute) {
     "active");
 }
 
-TEST_F(Accounts, PatchChangesTheNameAndSaysWhatItCannotChange) {
+TEST_F(Accounts, PatchChangesTheNameAndLimitsAndNothingElse) {
   auto a = make_account();
   std::string id{a.at("id").as_string()};
   auto renamed =
@@ -139,11 +139,22 @@ TEST_F(Accounts, PatchChangesTheNameAndSaysWhatItCannotChange) {
   EXPECT_EQ(field_of(account_call(http::verb::patch, "/v1/accounts/" + id,
                                   R"({"channel":"linkedin"})")),
             "channel");
-  EXPECT_EQ(account_call(http::verb::patch, "/v1/accounts/" + id,
-                         R"({"limits":{"daily_cap":5}})")
-              .result(),
-            http::status::not_implemented);
+  // Rejected as a whole: the name stays.
+  EXPECT_EQ(
+    field_of(account_call(http::verb::patch, "/v1/accounts/" + id,
+                          R"({"name":"Cy","limits":{"daily_cap":-1}})")),
+    "limits.daily_cap");
+  auto limited = account_call(http::verb::patch, "/v1/accounts/" + id,
+                              R"({"limits":{"daily_cap":5}})");
+  ASSERT_EQ(limited.result(), http::status::ok) << limited.body();
+  // Only the limit named changes.
+  EXPECT_EQ(body(limited).at("limits").at("daily_cap"), 5);
+  EXPECT_EQ(body(limited).at("limits").at("spacing_s"), 90);
   open();
+  EXPECT_EQ(body(account_call(http::verb::get, "/v1/accounts/" + id))
+              .at("limits")
+              .at("daily_cap"),
+            5);
   EXPECT_EQ(
     body(account_call(http::verb::get, "/v1/accounts/" + id)).at("name"), "Bo");
 }
