@@ -60,16 +60,19 @@ std::optional<std::string_view> query_param(std::string_view query,
   return std::nullopt;
 }
 
+std::string_view media_type(const request& req) {
+  auto type = req[http::field::content_type];
+  std::string_view media{type.data(), type.size()};
+  media = media.substr(0, media.find(';'));
+  while (!media.empty() && media.back() == ' ')
+    media.remove_suffix(1);
+  return media;
+}
+
 // The body as a JSON object, or the answer saying why it is not one.
 std::variant<simdjson::dom::object, response> json_body(const request& req,
                                                         size_t max_bytes) {
-  auto type = req[http::field::content_type];
-  std::string_view t{type.data(), type.size()};
-  auto semi = t.find(';');
-  auto media = t.substr(0, semi);
-  while (!media.empty() && media.back() == ' ')
-    media.remove_suffix(1);
-  if (media != "application/json")
+  if (media_type(req) != "application/json")
     return error(req, http::status::unsupported_media_type,
                  "unsupported_media_type", "the body must be application/json");
   if (req.body().size() > max_bytes)

@@ -64,6 +64,8 @@ std::optional<std::string_view> query_param(std::string_view query,
                                             std::string_view name);
 
 /// The body as a JSON object, or the answer saying why it is not one.
+/// The Content-Type without its parameters ("application/json").
+std::string_view media_type(const request& req);
 std::variant<simdjson::dom::object, response> json_body(const request& req,
                                                         size_t max_bytes);
 

@@ -26,6 +26,10 @@ constexpr size_t max_field_value_bytes = 2000;
 // Leads are written and enrolled in batches of this many: an import holds
 // at most one batch in memory beyond its body.
 constexpr size_t batch_size = 1000;
+// An NDJSON line longer than this is rejected (API.md: 1 MiB per line).
+constexpr size_t max_line_bytes = size_t{1} << 20;
+// At most this many rejected leads are listed (with rejected_total beyond).
+constexpr size_t max_listed_rejections = 1000;
 
 bool plausible_email(std::string_view s) {
   auto at = s.find('@');
@@ -311,169 +315,260 @@ response service::preview_step(const call& c) {
   return answer(c.req, http::status::ok, out);
 }
 
-response service::import_leads(const call& c) {
+// One import: leads taken one at a time (an NDJSON line, an element of a
+// JSON array), written durably and enrolled in batches. Every feed() ends
+// with its batch written: nothing is left half-done between two pieces of a
+// streamed body, so imports take turns on import_mu_ piece by piece.
+class service::importer final : public lead_stream {
+ public:
+  importer(service& s, const request& req, workspace_id ws, sequence seq)
+    : s_(s), head_(req.method(), req.target(), req.version()), ws_(ws),
+      seq_(std::move(seq)) {
+    head_.keep_alive(req.keep_alive());
+  }
+
+  void feed(std::string_view bytes) override {
+    std::lock_guard lk{s_.import_mu_};
+    while (!bytes.empty() && !failed_) {
+      auto nl = bytes.find('\n');
+      if (nl == std::string_view::npos) {
+        keep(bytes);
+        break;
+      }
+      auto piece = bytes.substr(0, nl);
+      bytes.remove_prefix(nl + 1);
+      if (partial_.empty() && !overlong_) {
+        line(piece);
+      } else {
+        keep(piece);
+        end_partial();
+      }
+    }
+    flush();
+  }
+
+  response finish() override {
+    std::lock_guard lk{s_.import_mu_};
+    if (!partial_.empty() || overlong_) end_partial();
+    flush();
+    if (failed_) return std::move(*failed_);
+    json::object out{{"enrolled", enrolled_},
+                     {"duplicates", duplicates_},
+                     {"rejected", std::move(rejected_)}};
+    if (rejections_ > max_listed_rejections)
+      out["rejected_total"] = rejections_;
+    return answer(head_, http::status::ok, out);
+  }
+
+  // A JSON array's elements, each with its index.
+  void take_all(simdjson::dom::array leads) {
+    std::lock_guard lk{s_.import_mu_};
+    for (auto v : leads) {
+      if (failed_) break;
+      take(index_++, v);
+    }
+    flush();
+  }
+
+ private:
+  // A piece of a line whose end has not come yet.
+  void keep(std::string_view piece) {
+    if (overlong_) return;
+    if (partial_.size() + piece.size() > max_line_bytes) {
+      overlong_ = true;
+      std::string{}.swap(partial_);
+      return;
+    }
+    partial_.append(piece);
+  }
+
+  void end_partial() {
+    if (overlong_)
+      reject(index_++,
+             {"", "the line is longer than " + std::to_string(max_line_bytes) +
+                    " bytes"},
+             "line_too_long");
+    else
+      line(partial_);
+    overlong_ = false;
+    partial_.clear();
+  }
+
+  void line(std::string_view text) {
+    auto index = index_++;
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.find_first_not_of(" \t") == std::string_view::npos) return;
+    simdjson::dom::element v;
+    if (auto err = json_parser().parse(text.data(), text.size()).get(v))
+      reject(
+        index,
+        {"", std::string{"not valid JSON: "} + simdjson::error_message(err)},
+        "invalid_json");
+    else
+      take(index, v);
+  }
+
+  void reject(size_t index, const field_error& e, std::string code) {
+    if (++rejections_ > max_listed_rejections) return;
+    json::object err{{"code", std::move(code)}, {"message", e.message}};
+    if (!e.field.empty()) err["field"] = e.field;
+    rejected_.emplace_back(
+      json::object{{"index", index}, {"error", std::move(err)}});
+  }
+
+  void take(size_t index, simdjson::dom::element v) {
+    auto read = read_lead(v);
+    if (auto* e = std::get_if<field_error>(&read))
+      return reject(index, *e, "invalid_field");
+    auto l = std::make_shared<lead>(std::move(std::get<lead>(read)));
+    l->workspace = ws_;
+    if (auto entry = s_.blocked(ws_, l->email))
+      return reject(
+        index,
+        {"email", "the lead is on the do-not-contact list (" + *entry + ")"},
+        "do_not_contact");
+    if (in_batch_.contains(l->external_id)) {
+      ++duplicates_;
+      return;
+    }
+    auto& db = s_.db_;
+    auto ext_key = storage::key::lead_external(ws_, l->external_id);
+    auto known = db.get(storage::cf::leads, ext_key);
+    if (!known) return fail();
+    std::optional<lead_id> id;
+    if (*known) id = parse_id<lead_id>(**known);
+    if (id) {
+      auto member = db.get(storage::cf::leads,
+                           storage::key::sequence_lead(ws_, seq_.id, *id));
+      if (!member) return fail();
+      if (*member) {
+        ++duplicates_;
+        return;
+      }
+      l->id = *id;
+    } else {
+      l->id = lead_id{random_id()};
+      writes_.put(storage::cf::leads, storage::key::lead(ws_, l->id),
+                  storage::encode(*l));
+      writes_.put(storage::cf::leads, ext_key, to_string(l->id));
+      if (!l->email.empty())
+        writes_.put(storage::cf::leads,
+                    storage::key::lead_email(ws_, l->email, l->id), {});
+    }
+    enrollment e;
+    e.id = enrollment_id{random_id()};
+    e.workspace = ws_;
+    e.sequence = seq_.id;
+    e.lead = l->id;
+    e.email_sender = pick_sender(seq_.senders.email, l->id);
+    e.linkedin_sender = pick_sender(seq_.senders.linkedin, l->id);
+    writes_.put(storage::cf::leads,
+                storage::key::sequence_lead(ws_, seq_.id, l->id),
+                to_string(e.id));
+    // The lead's and its company's index entries, durable before this
+    // answers: an event that follows at once must find the enrollment
+    // (enroll() queues the same entries behind the group commit).
+    writes_.put(storage::cf::leads,
+                storage::key::lead_enrollment(ws_, l->id, e.id), {});
+    if (auto domain = storage::key::email_domain(l->email); !domain.empty())
+      writes_.put(storage::cf::leads,
+                  storage::key::domain_enrollment(ws_, domain, l->id, e.id),
+                  {});
+    in_batch_.insert(l->external_id);
+    batch_.emplace_back(e, std::move(l));
+    if (batch_.size() >= batch_size) flush();
+  }
+
+  // Writes the batch's leads and memberships durably, then enrolls them.
+  void flush() {
+    if (writes_.empty() || failed_) return;
+    if (auto ok = s_.db_.write(writes_, true); !ok) return fail();
+    writes_ = {};
+    for (auto& [e, contact] : batch_)
+      if (s_.engine_.enroll(e, std::move(contact), false)) ++enrolled_;
+    batch_.clear();
+    in_batch_.clear();
+  }
+
+  void fail() {
+    if (!failed_) failed_ = storage_failed(head_);
+    writes_ = {};
+    batch_.clear();
+    in_batch_.clear();
+  }
+
+  service& s_;
+  request head_; // the request's line, for the answer; no body
+  workspace_id ws_;
+  sequence seq_;
+  size_t index_ = 0;
+  uint64_t enrolled_ = 0, duplicates_ = 0, rejections_ = 0;
+  json::array rejected_;
+  std::string partial_;
+  bool overlong_ = false;
+  std::vector<std::pair<enrollment, std::shared_ptr<const lead>>> batch_;
+  // The external ids enrolled by the batch not yet written: their storage
+  // entries do not exist yet, so a second occurrence is found here.
+  std::unordered_set<std::string> in_batch_;
+  storage::write_set writes_;
+  std::optional<response> failed_;
+};
+
+std::variant<response, std::unique_ptr<service::importer>>
+service::begin_import(const call& c) {
   auto seq = find_named(campaigns_, c);
   if (!seq) return not_found(c.req, "sequence");
   if (seq->status == sequence_status::draft)
     return error(c.req, http::status::conflict, "sequence_not_launched",
                  "launch the sequence before enrolling leads: an enrollment "
                  "starts at once");
-  auto type = c.req[http::field::content_type];
-  std::string_view media{type.data(), type.size()};
-  media = media.substr(0, media.find(';'));
-  while (!media.empty() && media.back() == ' ')
-    media.remove_suffix(1);
+  return std::make_unique<importer>(*this, c.req, c.ws, std::move(*seq));
+}
+
+service::opened_import service::stream_import(const call& c) {
+  auto begun = begin_import(c);
+  if (auto* refused = std::get_if<response>(&begun)) return std::move(*refused);
+  return std::unique_ptr<lead_stream>{
+    std::move(std::get<std::unique_ptr<importer>>(begun))};
+}
+
+// An import whose whole body is at hand (the server streams large NDJSON
+// bodies through open_import() instead).
+response service::import_leads(const call& c) {
+  auto begun = begin_import(c);
+  if (auto* refused = std::get_if<response>(&begun)) return std::move(*refused);
+  auto& import = *std::get<std::unique_ptr<importer>>(begun);
+  auto media = media_type(c.req);
   bool ndjson = media == "application/x-ndjson";
   if (!ndjson && media != "application/json")
     return error(c.req, http::status::unsupported_media_type,
                  "unsupported_media_type",
                  "leads come as application/json (an array) or "
                  "application/x-ndjson (one per line)");
+  if (ndjson && c.req.body().size() > options_.max_import_bytes)
+    return error(c.req, http::status::payload_too_large, "body_too_large",
+                 "the import is larger than " +
+                   std::to_string(options_.max_import_bytes) + " bytes");
+  if (ndjson) {
+    import.feed(c.req.body());
+    return import.finish();
+  }
   if (c.req.body().size() > options_.max_body_bytes)
     return error(c.req, http::status::payload_too_large, "body_too_large",
                  "the body is larger than " +
-                   std::to_string(options_.max_body_bytes) + " bytes");
-  // One import at a time: two of the same external_id must not both create
-  // the lead.
-  std::lock_guard lk{import_mu_};
-  uint64_t enrolled = 0, duplicates = 0;
-  json::array rejected;
-  auto reject = [&](size_t index, const field_error& e, std::string code) {
-    json::object err{{"code", std::move(code)}, {"message", e.message}};
-    if (!e.field.empty()) err["field"] = e.field;
-    rejected.emplace_back(
-      json::object{{"index", index}, {"error", std::move(err)}});
-  };
-  std::vector<std::pair<enrollment, std::shared_ptr<const lead>>> batch;
-  // The external ids enrolled by the batch not yet written: their storage
-  // entries do not exist yet, so a second occurrence is found here.
-  std::unordered_set<std::string> in_batch;
-  storage::write_set writes;
-  std::optional<response> failed;
-  // Writes the batch's leads and memberships durably, then enrolls them.
-  auto flush = [&] {
-    if (writes.empty()) return;
-    if (auto ok = db_.write(writes, true); !ok) {
-      failed = storage_failed(c.req);
-      return;
-    }
-    writes = {};
-    for (auto& [e, contact] : batch)
-      if (engine_.enroll(e, std::move(contact), false)) ++enrolled;
-    batch.clear();
-    in_batch.clear();
-  };
-  auto take = [&](size_t index, simdjson::dom::element v) {
-    auto read = read_lead(v);
-    if (auto* e = std::get_if<field_error>(&read))
-      return reject(index, *e, "invalid_field");
-    auto l = std::make_shared<lead>(std::move(std::get<lead>(read)));
-    l->workspace = c.ws;
-    if (auto entry = blocked(c.ws, l->email))
-      return reject(
-        index,
-        {"email", "the lead is on the do-not-contact list (" + *entry + ")"},
-        "do_not_contact");
-    if (in_batch.contains(l->external_id)) {
-      ++duplicates;
-      return;
-    }
-    auto ext_key = storage::key::lead_external(c.ws, l->external_id);
-    auto known = db_.get(storage::cf::leads, ext_key);
-    if (!known) {
-      failed = storage_failed(c.req);
-      return;
-    }
-    std::optional<lead_id> id;
-    if (*known) id = parse_id<lead_id>(**known);
-    if (id) {
-      auto member = db_.get(storage::cf::leads,
-                            storage::key::sequence_lead(c.ws, seq->id, *id));
-      if (!member) {
-        failed = storage_failed(c.req);
-        return;
-      }
-      if (*member) {
-        ++duplicates;
-        return;
-      }
-      l->id = *id;
-    } else {
-      l->id = lead_id{random_id()};
-      writes.put(storage::cf::leads, storage::key::lead(c.ws, l->id),
-                 storage::encode(*l));
-      writes.put(storage::cf::leads, ext_key, to_string(l->id));
-      if (!l->email.empty())
-        writes.put(storage::cf::leads,
-                   storage::key::lead_email(c.ws, l->email, l->id), {});
-    }
-    enrollment e;
-    e.id = enrollment_id{random_id()};
-    e.workspace = c.ws;
-    e.sequence = seq->id;
-    e.lead = l->id;
-    e.email_sender = pick_sender(seq->senders.email, l->id);
-    e.linkedin_sender = pick_sender(seq->senders.linkedin, l->id);
-    writes.put(storage::cf::leads,
-               storage::key::sequence_lead(c.ws, seq->id, l->id),
-               to_string(e.id));
-    // The lead's and its company's index entries, durable before this
-    // answers: an event that follows at once must find the enrollment
-    // (enroll() queues the same entries behind the group commit).
-    writes.put(storage::cf::leads,
-               storage::key::lead_enrollment(c.ws, l->id, e.id), {});
-    if (auto domain = storage::key::email_domain(l->email); !domain.empty())
-      writes.put(storage::cf::leads,
-                 storage::key::domain_enrollment(c.ws, domain, l->id, e.id),
-                 {});
-    in_batch.insert(l->external_id);
-    batch.emplace_back(e, std::move(l));
-    if (batch.size() >= batch_size) flush();
-  };
-  if (ndjson) {
-    std::string_view body{c.req.body()};
-    size_t index = 0;
-    while (!body.empty() && !failed) {
-      auto nl = body.find('\n');
-      auto line = body.substr(0, nl);
-      body.remove_prefix(nl == std::string_view::npos ? body.size() : nl + 1);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.find_first_not_of(" \t") == std::string_view::npos) {
-        ++index;
-        continue;
-      }
-      simdjson::dom::element v;
-      if (auto err = json_parser().parse(line.data(), line.size()).get(v))
-        reject(
-          index,
-          {"", std::string{"not valid JSON: "} + simdjson::error_message(err)},
-          "invalid_json");
-      else
-        take(index, v);
-      ++index;
-    }
-  } else {
-    simdjson::dom::element doc;
-    simdjson::dom::array arr;
-    if (auto err = json_parser().parse(c.req.body()).get(doc))
-      return error(c.req, http::status::bad_request, "invalid_json",
-                   std::string{"the body is not valid JSON: "} +
-                     simdjson::error_message(err));
-    if (doc.get(arr))
-      return error(c.req, http::status::bad_request, "invalid_json",
-                   "the body must be a JSON array of leads");
-    size_t index = 0;
-    for (auto v : arr) {
-      if (failed) break;
-      take(index++, v);
-    }
-  }
-  if (!failed) flush();
-  if (failed) return std::move(*failed);
-  return answer(c.req, http::status::ok,
-                json::object{{"enrolled", enrolled},
-                             {"duplicates", duplicates},
-                             {"rejected", std::move(rejected)}});
+                   std::to_string(options_.max_body_bytes) +
+                   " bytes (send large imports as application/x-ndjson)");
+  simdjson::dom::element doc;
+  simdjson::dom::array arr;
+  if (auto err = json_parser().parse(c.req.body()).get(doc))
+    return error(c.req, http::status::bad_request, "invalid_json",
+                 std::string{"the body is not valid JSON: "} +
+                   simdjson::error_message(err));
+  if (doc.get(arr))
+    return error(c.req, http::status::bad_request, "invalid_json",
+                 "the body must be a JSON array of leads");
+  import.take_all(arr);
+  return import.finish();
 }
 
 } // namespace herald::api

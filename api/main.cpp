@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
     rt.add_channel(channel::email, &email_sim);
     rt.add_channel(channel::linkedin, &linkedin_sim);
     api::register_stored(**registry, **senders, **campaigns, rt);
-    api::service svc{api::service_options{*token, cfg.http.max_body_bytes},
+    api::service svc{api::service_options{*token, cfg.http.max_body_bytes,
+                                          cfg.http.max_import_bytes},
                      api::service_links{*db, **registry, **senders, **campaigns,
                                         rt, time, manual ? &*manual : nullptr,
                                         [&rt] { rt.tick(); }, nullptr}};
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
     so.read_timeout = cfg.http.read_timeout;
     so.max_header_bytes = cfg.http.max_header_bytes;
     so.max_body_bytes = cfg.http.max_body_bytes;
+    so.max_import_bytes = cfg.http.max_import_bytes;
     api::server http{so, svc};
     auto port = http.start();
     if (!port) return fail(port.error());

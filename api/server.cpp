@@ -22,6 +22,9 @@ namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 using error_code = beast::error_code;
 
+// A streamed import's body is read and fed this much at a time.
+constexpr size_t chunk_bytes = size_t{256} << 10;
+
 namespace {
 
 class session;
@@ -79,31 +82,29 @@ class session : public std::enable_shared_from_this<session> {
   /// From stop(): an idle connection closes now; a busy one after its answer.
   void stop() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->waiting_ && !self->parser_->got_some()) self->close();
+      if (self->waiting_ && self->head_ && !self->head_->got_some())
+        self->close();
     });
   }
 
  private:
+  // The header first: what it says decides how the body is read.
   void do_read() {
     if (owner_.stopping()) return close();
-    parser_.emplace();
-    parser_->header_limit(
+    head_.emplace();
+    head_->header_limit(
       static_cast<uint32_t>(owner_.options().max_header_bytes));
-    parser_->body_limit(owner_.options().max_body_bytes);
+    // Checked below, against the limit of the route's kind of body.
+    head_->body_limit(boost::none);
     waiting_ = true;
     stream_.expires_after(owner_.options().read_timeout);
-    http::async_read(
-      stream_, buffer_, *parser_,
-      beast::bind_front_handler(&session::on_read, shared_from_this()));
+    http::async_read_header(
+      stream_, buffer_, *head_,
+      beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
 
-  void on_read(error_code ec, size_t) {
+  void on_header(error_code ec, size_t) {
     waiting_ = false;
-    if (ec == http::error::body_limit)
-      return refuse(http::status::payload_too_large, "body_too_large",
-                    "the body is larger than " +
-                      std::to_string(owner_.options().max_body_bytes) +
-                      " bytes");
     if (ec == http::error::header_limit)
       return refuse(
         http::status::request_header_fields_too_large, "header_too_large",
@@ -111,6 +112,66 @@ class session : public std::enable_shared_from_this<session> {
           std::to_string(owner_.options().max_header_bytes) + " bytes");
     // The peer closed, the read timed out, the bytes are not HTTP: nothing
     // to answer.
+    if (ec) return close();
+    const auto& h = head_->get();
+    service::opened_import opened;
+    if (h.method() == http::verb::post &&
+        h[http::field::content_type].starts_with("application/x-ndjson"))
+      opened = owner_.handler().open_import(request{h.base()});
+    if (auto* refused = std::get_if<response>(&opened)) {
+      // Answered from the header alone: the body is not read.
+      refused->keep_alive(false);
+      refused_ = true;
+      return write(std::move(*refused));
+    }
+    if (auto* import = std::get_if<std::unique_ptr<lead_stream>>(&opened))
+      import_ = std::move(*import);
+    auto limit = import_ ? owner_.options().max_import_bytes
+                         : owner_.options().max_body_bytes;
+    if (auto length = head_->content_length(); length && *length > limit) {
+      import_.reset();
+      return refuse_large(limit);
+    }
+    auto read_body = [this, limit] {
+      if (import_) {
+        streamed_.emplace(std::move(*head_));
+        streamed_->body_limit(limit);
+        chunk_.resize(chunk_bytes);
+        return read_chunk();
+      }
+      parser_.emplace(std::move(*head_));
+      parser_->body_limit(limit);
+      stream_.expires_after(owner_.options().read_timeout);
+      http::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_read, shared_from_this()));
+    };
+    // curl waits for this (a second at most) before sending a large body.
+    if (beast::iequals(h[http::field::expect], "100-continue"))
+      return go_on(std::move(read_body));
+    read_body();
+  }
+
+  // Tells the peer to send the body, then reads it.
+  void go_on(std::function<void()> next) {
+    auto res = std::make_shared<http::response<http::empty_body>>(
+      http::status::continue_, 11);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res,
+                       next = std::move(next)](error_code ec, size_t) {
+                        if (ec) return self->close();
+                        next();
+                      });
+  }
+
+  void refuse_large(size_t limit) {
+    refuse(http::status::payload_too_large, "body_too_large",
+           "the body is larger than " + std::to_string(limit) + " bytes");
+  }
+
+  void on_read(error_code ec, size_t) {
+    if (ec == http::error::body_limit)
+      return refuse_large(owner_.options().max_body_bytes);
     if (ec) return close();
     auto req = parser_->release();
     response res;
@@ -120,6 +181,50 @@ class session : public std::enable_shared_from_this<session> {
       res = error_answer(req.version(), http::status::internal_server_error,
                          "internal", "the request failed inside herald");
     }
+    if (owner_.stopping()) res.keep_alive(false);
+    write(std::move(res));
+  }
+
+  // A streamed import: each piece of the body goes to the service as it
+  // comes.
+  void read_chunk() {
+    auto& body = streamed_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    stream_.expires_after(owner_.options().read_timeout);
+    http::async_read(
+      stream_, buffer_, *streamed_,
+      beast::bind_front_handler(&session::on_chunk, shared_from_this()));
+  }
+
+  void on_chunk(error_code ec, size_t) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::body_limit) {
+      // What came before the limit stays imported (imports are idempotent).
+      import_.reset();
+      return refuse(http::status::payload_too_large, "body_too_large",
+                    "the import is larger than " +
+                      std::to_string(owner_.options().max_import_bytes) +
+                      " bytes: the lines before that point were imported; "
+                      "send the rest in another request");
+    }
+    if (ec) {
+      import_.reset();
+      return close();
+    }
+    auto got = chunk_.size() - streamed_->get().body().size;
+    response res;
+    try {
+      if (got > 0) import_->feed({chunk_.data(), got});
+      if (!streamed_->is_done()) return read_chunk();
+      res = import_->finish();
+    } catch (const std::exception&) {
+      res = error_answer(streamed_->get().version(),
+                         http::status::internal_server_error, "internal",
+                         "the request failed inside herald");
+    }
+    import_.reset();
+    std::vector<char>{}.swap(chunk_);
     if (owner_.stopping()) res.keep_alive(false);
     write(std::move(res));
   }
@@ -185,7 +290,11 @@ class session : public std::enable_shared_from_this<session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> head_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::buffer_body>> streamed_;
+  std::unique_ptr<lead_stream> import_;
+  std::vector<char> chunk_;
   std::shared_ptr<response> answer_;
   server::impl& owner_;
   bool waiting_ = false;

@@ -23,6 +23,9 @@ struct server_options {
   size_t max_header_bytes = size_t{16} << 10;
   /// A larger body answers 413 and closes the connection.
   size_t max_body_bytes = size_t{1} << 20;
+  /// The same for an NDJSON lead import, whose body is streamed to the
+  /// service (service::open_import) instead of held.
+  size_t max_import_bytes = size_t{256} << 20;
 };
 
 /// Serves `handler` on its own threads. Thread-safe.

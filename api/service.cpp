@@ -62,6 +62,11 @@ struct service::route {
   std::vector<std::string> segments;
 };
 
+struct service::resolved {
+  const route* found;
+  call c;
+};
+
 service::service(service_options options, service_links links)
   : options_(std::move(options)), db_(links.db), registry_(links.registry),
     senders_(links.senders), campaigns_(links.campaigns), engine_(links.engine),
@@ -147,7 +152,8 @@ service::service(service_options options, service_links links)
 
 service::~service() = default;
 
-response service::handle(const request& req) {
+std::variant<response, service::resolved>
+service::resolve(const request& req) const {
   auto target = req.target();
   std::string_view t{target.data(), target.size()};
   auto q = t.find('?');
@@ -188,14 +194,14 @@ response service::handle(const request& req) {
     res.set(http::field::allow, allowed);
     return res;
   }
-  call c{req, std::move(params), query, {}};
+  resolved out{found, call{req, std::move(params), query, {}}};
   if (found->auth != auth_kind::none) {
     auto token = bearer(req);
     bool ok = false;
     if (found->auth == auth_kind::admin) {
       ok = !token.empty() && same_secret(token, options_.admin_token);
     } else if (auto ws = registry_.authenticate(token)) {
-      c.ws = *ws;
+      out.c.ws = *ws;
       ok = true;
     }
     if (!ok) {
@@ -208,12 +214,36 @@ response service::handle(const request& req) {
       return res;
     }
   }
+  return out;
+}
+
+response service::handle(const request& req) {
+  auto r = resolve(req);
+  if (auto* refused = std::get_if<response>(&r)) return std::move(*refused);
+  const auto& [found, c] = std::get<resolved>(r);
   if (!found->handler)
     return error(req, http::status::not_implemented, "not_implemented",
                  std::string{http::to_string(found->method)} + " " +
                    found->pattern +
                    " is not built yet in this version of herald");
   return found->handler(*this, c);
+}
+
+service::opened_import service::open_import(const request& head) {
+  if (head.method() != http::verb::post ||
+      media_type(head) != "application/x-ndjson")
+    return std::monostate{};
+  auto target = head.target();
+  auto path = split_path(
+    std::string_view{target.data(), target.size()}.substr(0, target.find('?')));
+  if (path.size() != 4 || path[0] != "v1" || path[1] != "sequences" ||
+      path[3] != "leads")
+    return std::monostate{};
+  auto r = resolve(head);
+  if (auto* refused = std::get_if<response>(&r)) return std::move(*refused);
+  const auto& [found, c] = std::get<resolved>(r);
+  if (found->pattern != "/v1/sequences/{}/leads") return std::monostate{};
+  return stream_import(c);
 }
 
 response service::create_workspace(const call& c) {

@@ -5,10 +5,12 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "api/http.hpp"
@@ -29,6 +31,8 @@ struct service_options {
   std::string admin_token;
   /// A JSON body larger than this answers 413.
   size_t max_body_bytes = size_t{1} << 20;
+  /// An NDJSON lead import's body, which the server streams.
+  size_t max_import_bytes = size_t{256} << 20;
 };
 
 /// What the service works on. `manual` is the engine's clock when it is
@@ -48,6 +52,18 @@ struct service_links {
   std::function<void()> drive;
 };
 
+/// An NDJSON lead import fed as its body arrives (service::open_import()):
+/// complete lines are checked, stored and enrolled batch by batch as they
+/// come, so memory holds a batch and the line being read, never the body.
+class lead_stream {
+ public:
+  virtual ~lead_stream() = default;
+  /// The body's next bytes, cut anywhere.
+  virtual void feed(std::string_view bytes) = 0;
+  /// The body ended: the import's answer.
+  virtual response finish() = 0;
+};
+
 /// Routes every path of API.md. What is built answers; what is not answers
 /// 501 (after its auth), never a fake success. Thread-safe.
 class service {
@@ -59,6 +75,15 @@ class service {
 
   response handle(const request& req);
 
+  /// For a request whose header is read and whose body is not yet. An NDJSON
+  /// lead import (POST /v1/sequences/{id}/leads, application/x-ndjson) that
+  /// passes its checks opens a stream to feed the body to; one that does not
+  /// has its answer now (401, 404, 409: its body is not needed). Any other
+  /// request: monostate (read the body, then handle() it).
+  using opened_import =
+    std::variant<std::monostate, response, std::unique_ptr<lead_stream>>;
+  opened_import open_import(const request& head);
+
   /// /readyz answers 200 once set (storage open, recovery done), else 503.
   void set_ready(bool ready) noexcept { ready_.store(ready); }
 
@@ -68,6 +93,17 @@ class service {
 
  private:
   struct route;
+  struct resolved;
+  class importer;
+
+  /// The route `req` names, with its call authorized; or the answer that
+  /// refuses it (404, 405, 401).
+  std::variant<response, resolved> resolve(const request& req) const;
+  /// An import into the sequence `c` names, ready for its leads; or the
+  /// answer that refuses it (404, 409).
+  std::variant<response, std::unique_ptr<importer>> begin_import(const call& c);
+  /// begin_import() for open_import().
+  opened_import stream_import(const call& c);
 
   response create_workspace(const call& c);
   response list_workspaces(const call& c);
