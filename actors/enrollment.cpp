@@ -199,6 +199,8 @@ void apply(self_pointer self, const event& ev) {
         } else if constexpr (std::is_same_v<T, fx::record>) {
           if (st.env.counters != nullptr)
             st.env.counters->recorded(x.step, x.what);
+          if (st.env.metrics != nullptr && x.what == history_event::skipped)
+            st.env.metrics->skipped(x.why);
           storage::history_entry line{id, x.step, x.what, x.why, {}, x.at};
           if (involves_account(x.what) &&
               x.step < st.sequence->seq.steps.size())
@@ -256,6 +258,7 @@ void apply(self_pointer self, const event& ev) {
 // applied in this job; one answered later comes back as a message.
 void call_provider(self_pointer self, const fx::send& s) {
   auto& st = self->state;
+  if (st.env.metrics != nullptr) st.env.metrics->late(now_of(st) - st.e.due);
   auto* p = provider_for(st, s.kind);
   if (p == nullptr) {
     self->send(channel_for(st, s.kind), send_atom::value, make_request(st, s),
@@ -289,7 +292,9 @@ void on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
     return;
   // The account counts what was delivered; the new snapshot settles the
   // intent.
-  settle(self, st.sequence->seq.steps[step].channel, outcome);
+  auto kind = st.sequence->seq.steps[step].channel;
+  if (st.env.metrics != nullptr) st.env.metrics->sent(kind, outcome);
+  settle(self, kind, outcome);
   apply(self, ev::send_result{step, attempt, outcome});
 }
 

@@ -15,6 +15,7 @@
 #include "actors/account.hpp"
 #include "actors/channel.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "actors/sequence_counters.hpp"
 #include "actors/timer_shard.hpp"
 #include "engine/enrollment_machine.hpp"
@@ -141,6 +142,8 @@ struct enrollment_env {
   /// The sequence's dashboard figures, moved as the enrollment moves (none:
   /// not counted).
   sequence_counters* counters = nullptr;
+  /// What sends and skips count in (none: not counted).
+  const step_metrics* metrics = nullptr;
   /// An idle enrollment passivates when its next timer is at least this far
   /// away (a halted one at once).
   duration passivate_after = duration::max();

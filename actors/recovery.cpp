@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include <prometheus/gauge.h>
+
 #include "storage/history.hpp"
 #include "storage/recovery.hpp"
 
@@ -122,6 +124,8 @@ storage::expected<runtime::recovery_totals> runtime::recover() {
       ++t.resolved;
   t.took = std::chrono::duration_cast<duration>(
     std::chrono::steady_clock::now() - started);
+  if (recovery_seconds_ != nullptr)
+    recovery_seconds_->Set(std::chrono::duration<double>(t.took).count());
   return t;
 }
 

@@ -1,5 +1,8 @@
 #include "actors/runtime.hpp"
 
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
 #include <limits>
 #include <stdexcept>
 
@@ -35,13 +38,22 @@ const date::time_zone* zone_of(const lead& l, const date::time_zone* fallback) {
 } // namespace
 
 runtime::runtime(const runtime_options& o, const clock& time,
-                 storage::store& db, storage::group_commit& persister)
+                 storage::store& db, storage::group_commit& persister,
+                 prometheus::Registry* metrics)
   : options_(o), cfg_(std::make_unique<caf::actor_system_config>()),
     time_(time), db_(db), persister_(persister),
     io_(o.deterministic ? 0 : std::max<size_t>(1, o.io_threads)) {
   if (o.deterministic && !db.options().synchronous)
     throw std::invalid_argument{
       "a deterministic runtime needs the group commit in synchronous mode"};
+  if (metrics != nullptr) {
+    metrics_ = register_step_metrics(*metrics);
+    recovery_seconds_ = &prometheus::BuildGauge()
+                           .Name("herald_recovery_duration_seconds")
+                           .Help("How long the last start's recovery took")
+                           .Register(*metrics)
+                           .Add({});
+  }
   auto cores = std::max<size_t>(1, std::thread::hardware_concurrency());
   auto threads = o.threads > 0 ? o.threads : std::max<size_t>(1, cores - 1);
   if (o.deterministic) {
@@ -187,6 +199,7 @@ enrollment_env runtime::links(const enrollment& e) {
   env.linkedin_provider = linkedin_provider_;
   env.directory = this;
   env.counters = counters_of(e.sequence);
+  env.metrics = metrics_.get();
   env.passivate_after = options_.passivate_after;
   return env;
 }
@@ -562,6 +575,91 @@ std::optional<enrollment_actor> runtime::resident(enrollment_id id) const {
       it != directory_.end() && it->second.actor)
     return it->second.actor;
   return std::nullopt;
+}
+
+std::vector<prometheus::MetricFamily> runtime::collect() const {
+  using prometheus::ClientMetric;
+  using prometheus::MetricFamily;
+  auto gauge = [](std::string name, std::string help) {
+    return MetricFamily{
+      std::move(name), std::move(help), prometheus::MetricType::Gauge, {}};
+  };
+  auto add = [](MetricFamily& f, double value,
+                std::vector<ClientMetric::Label> labels = {}) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+  };
+  std::array<uint64_t, sequence_counters::state_count> states{};
+  uint64_t backlog = 0;
+  std::vector<uint64_t> accounts;
+  {
+    std::shared_lock lk{mu_};
+    for (const auto& [id, c] : counters_) {
+      auto f = c->read();
+      for (size_t i = 0; i < states.size(); ++i)
+        states[i] += f.states[i];
+      for (auto p : {enrollment_phase::awaiting_slot, enrollment_phase::granted,
+                     enrollment_phase::sending})
+        backlog += f.phases[static_cast<size_t>(p)];
+    }
+    accounts.reserve(account_states_.size());
+    for (const auto& [id, st] : account_states_)
+      accounts.push_back(id);
+  }
+  std::vector<MetricFamily> out;
+  auto by_state = gauge("herald_enrollments",
+                        "Enrollments of the launched sequences, by state");
+  for (size_t i = 0; i < states.size(); ++i)
+    add(by_state, static_cast<double>(states[i]),
+        {{"state", std::string{enum_names<enrollment_state>::values[i]}}});
+  out.push_back(std::move(by_state));
+  auto due = gauge("herald_due_backlog",
+                   "Active enrollments whose step is due and not sent yet: "
+                   "waiting for a slot, granted one, or sending");
+  add(due, static_cast<double>(backlog));
+  out.push_back(std::move(due));
+  auto t = stats();
+  auto resident =
+    gauge("herald_enrollments_resident",
+          "Enrollments in memory as actors (busy or about to be)");
+  add(resident, static_cast<double>(t.resident));
+  out.push_back(std::move(resident));
+  auto passive = gauge("herald_enrollments_passive",
+                       "Enrollments held only in storage and a timer");
+  add(passive,
+      static_cast<double>(t.enrolled - std::min(t.enrolled, t.resident)));
+  out.push_back(std::move(passive));
+  auto status = gauge("herald_account_status",
+                      "1 for each account's current status, else 0");
+  auto used = gauge("herald_account_budget_used",
+                    "Today's use of each account's budgets (invites_week: the "
+                    "last seven days)");
+  auto allowance =
+    gauge("herald_account_email_allowance",
+          "Emails each account may send today (its cap or warm-up figure)");
+  std::sort(accounts.begin(), accounts.end());
+  for (auto id : accounts) {
+    auto s = standing(account_id{id});
+    if (!s) continue;
+    auto name = to_string(account_id{id});
+    for (size_t i = 0; i < enum_names<account_status>::values.size(); ++i)
+      add(status, static_cast<size_t>(s->status) == i ? 1.0 : 0.0,
+          {{"account", name},
+           {"status", std::string{enum_names<account_status>::values[i]}}});
+    const auto& u = s->usage;
+    for (auto [budget, n] :
+         {std::pair{"emails", u.emails}, std::pair{"invites", u.invites},
+          std::pair{"invites_week", u.invites_week},
+          std::pair{"messages", u.messages}})
+      add(used, n, {{"account", name}, {"budget", budget}});
+    add(allowance, u.email_allowance, {{"account", name}});
+  }
+  out.push_back(std::move(status));
+  out.push_back(std::move(used));
+  out.push_back(std::move(allowance));
+  return out;
 }
 
 runtime::totals runtime::stats() const {

@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <prometheus/metric_family.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
@@ -21,6 +23,7 @@
 #include "actors/channel.hpp"
 #include "actors/enrollment.hpp"
 #include "actors/io_pool.hpp"
+#include "actors/metrics.hpp"
 #include "actors/runtime_options.hpp"
 #include "actors/sequence_counters.hpp"
 #include "actors/timer_shard.hpp"
@@ -55,8 +58,11 @@ enum class account_event : uint8_t { pause, resume, revoke, linkedin_warning };
 /// mode, where one thread does everything.
 class runtime final : public enrollment_directory {
  public:
+  /// `metrics` (may be none): where the runtime registers what it counts
+  /// (sends, skips, lateness, recovery); it must outlive the runtime.
   runtime(const runtime_options& options, const clock& time, storage::store& db,
-          storage::group_commit& persister);
+          storage::group_commit& persister,
+          prometheus::Registry* metrics = nullptr);
   /// Stops the ticker and every actor.
   ~runtime() override;
 
@@ -157,6 +163,11 @@ class runtime final : public enrollment_directory {
   /// Sequence `id`'s dashboard figures as its enrollments keep them; nullopt
   /// when the sequence was not added.
   std::optional<sequence_counters::figures> figures(sequence_id id) const;
+
+  /// The state behind /metrics, read now: enrollments by state, the due
+  /// backlog, resident and passive enrollments, each account's status and
+  /// budget use (a series per account: bounded by the accounts).
+  std::vector<prometheus::MetricFamily> collect() const;
 
   /// The live actor of `id`, if it is resident.
   std::optional<enrollment_actor> resident(enrollment_id id) const;
@@ -259,6 +270,8 @@ class runtime final : public enrollment_directory {
   }
 
   runtime_options options_;
+  std::unique_ptr<step_metrics> metrics_;
+  prometheus::Gauge* recovery_seconds_ = nullptr;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   const clock& time_;

@@ -14,7 +14,10 @@ void sequence_counters::add(const enrollment& e, int64_t n) noexcept {
   auto state = static_cast<size_t>(e.state);
   if (state < state_count)
     states_[state].fetch_add(n, std::memory_order_relaxed);
-  if (e.state == enrollment_state::active && e.position < steps_)
+  if (e.state != enrollment_state::active) return;
+  if (auto phase = static_cast<size_t>(e.phase); phase < phase_count)
+    phases_[phase].fetch_add(n, std::memory_order_relaxed);
+  if (e.position < steps_)
     per_step_[3 * e.position].fetch_add(n, std::memory_order_relaxed);
 }
 
@@ -40,6 +43,8 @@ sequence_counters::figures sequence_counters::read() const {
                   load(per_step_[3 * i + 2])};
   for (size_t i = 0; i < state_count; ++i)
     f.states[i] = load(states_[i]);
+  for (size_t i = 0; i < phase_count; ++i)
+    f.phases[i] = load(phases_[i]);
   return f;
 }
 

@@ -21,6 +21,8 @@ class sequence_counters {
  public:
   static constexpr size_t state_count =
     enum_names<enrollment_state>::values.size();
+  static constexpr size_t phase_count =
+    enum_names<enrollment_phase>::values.size();
 
   explicit sequence_counters(size_t steps);
 
@@ -29,7 +31,8 @@ class sequence_counters {
   /// An enrollment moved from `before` to `after` (counted only where they
   /// differ).
   void moved(const enrollment& before, const enrollment& after) noexcept {
-    if (before.state == after.state && before.position == after.position)
+    if (before.state == after.state && before.position == after.position &&
+        before.phase == after.phase)
       return;
     add(before, -1);
     add(after, 1);
@@ -46,6 +49,9 @@ class sequence_counters {
   struct figures {
     std::vector<step_figures> steps;
     std::array<uint64_t, state_count> states{};
+    /// Active enrollments in each phase (those awaiting a slot, granted one
+    /// or sending are the due backlog).
+    std::array<uint64_t, phase_count> phases{};
     bool operator==(const figures&) const = default;
   };
   figures read() const;
@@ -56,6 +62,7 @@ class sequence_counters {
 
   size_t steps_;
   std::array<std::atomic<int64_t>, state_count> states_{};
+  std::array<std::atomic<int64_t>, phase_count> phases_{};
   // Per step: waiting, sent, skipped.
   std::unique_ptr<std::atomic<int64_t>[]> per_step_;
 };

@@ -5,6 +5,9 @@
 #include <chrono>
 #include <future>
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
 #include "storage/codec.hpp"
@@ -182,6 +185,11 @@ response service::post_event(const call& c) {
   auto event_key = storage::key::event(c.ws, ev.id);
   auto seen = db_.get(storage::cf::events, event_key);
   if (!seen) return storage_failed(c.req);
+  if (events_ != nullptr)
+    events_
+      ->Add({{"type", std::string{to_string(ev.type)}},
+             {"duplicate", seen->has_value() ? "true" : "false"}})
+      .Increment();
   if (*seen) return accepted(true, 0);
   auto now = time_.now();
   auto received = ev.received_at.value_or(now);

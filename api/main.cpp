@@ -11,6 +11,8 @@
 #include <optional>
 #include <pthread.h>
 
+#include <prometheus/registry.h>
+
 #include "actors/runtime.hpp"
 #include "api/admin_token.hpp"
 #include "api/server.hpp"
@@ -77,8 +79,10 @@ int main(int argc, char** argv) {
 
   int status = 0;
   {
-    storage::group_commit persister{*db};
-    actors::runtime rt{cfg.runtime, time, *db, persister};
+    // Every library registers what it counts here; /metrics serializes it.
+    prometheus::Registry metrics;
+    storage::group_commit persister{*db, &metrics};
+    actors::runtime rt{cfg.runtime, time, *db, persister, &metrics};
     // Accounts send through the simulated provider, the only one built.
     actors::sim_provider email_sim, linkedin_sim;
     rt.add_channel(channel::email, &email_sim);
@@ -88,7 +92,8 @@ int main(int argc, char** argv) {
                                           cfg.http.max_import_bytes},
                      api::service_links{*db, **registry, **senders, **campaigns,
                                         rt, time, manual ? &*manual : nullptr,
-                                        [&rt] { rt.tick(); }, nullptr}};
+                                        [&rt] { rt.tick(); }, nullptr,
+                                        &metrics}};
     api::server_options so;
     so.host = cfg.http.host;
     so.port = cfg.http.port;

@@ -4,6 +4,12 @@
 #include <charconv>
 #include <limits>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
 #include "engine/zones.hpp"
@@ -71,8 +77,31 @@ service::service(service_options options, service_links links)
   : options_(std::move(options)), db_(links.db), registry_(links.registry),
     senders_(links.senders), campaigns_(links.campaigns), engine_(links.engine),
     time_(links.time), manual_(links.manual),
-    clock_moved_(std::move(links.clock_moved)), drive_(std::move(links.drive)) {
+    clock_moved_(std::move(links.clock_moved)), drive_(std::move(links.drive)),
+    metrics_(links.metrics) {
   using v = http::verb;
+  if (metrics_ != nullptr) {
+    http_requests_ = &prometheus::BuildCounter()
+                        .Name("herald_http_requests_total")
+                        .Help("HTTP requests by route template and status")
+                        .Register(*metrics_);
+    http_seconds_ =
+      &prometheus::BuildHistogram()
+         .Name("herald_http_request_duration_seconds")
+         .Help("How long herald took to answer, by route template")
+         .Register(*metrics_);
+    events_ = &prometheus::BuildCounter()
+                 .Name("herald_events_total")
+                 .Help("Events posted, by type; duplicates (a known event_id) "
+                       "apart")
+                 .Register(*metrics_);
+    prometheus::BuildGauge()
+      .Name("herald_build_info")
+      .Help("herald's version, as a label; always 1")
+      .Register(*metrics_)
+      .Add({{"version", HERALD_VERSION}})
+      .Set(1);
+  }
   auto add =
     [this](v method, std::string pattern, auth_kind auth,
            std::function<response(service&, const call&)> handler = {}) {
@@ -92,7 +121,7 @@ service::service(service_options options, service_links links)
                   ready ? http::status::ok : http::status::service_unavailable,
                   json::object{{"ready", ready}});
   });
-  add(v::get, "/metrics", auth_kind::none);
+  add(v::get, "/metrics", auth_kind::none, &service::get_metrics);
   // Admin.
   add(v::post, "/v1/workspaces", auth_kind::admin, &service::create_workspace);
   add(v::get, "/v1/workspaces", auth_kind::admin, &service::list_workspaces);
@@ -218,15 +247,70 @@ service::resolve(const request& req) const {
 }
 
 response service::handle(const request& req) {
+  auto started = std::chrono::steady_clock::now();
   auto r = resolve(req);
-  if (auto* refused = std::get_if<response>(&r)) return std::move(*refused);
-  const auto& [found, c] = std::get<resolved>(r);
-  if (!found->handler)
-    return error(req, http::status::not_implemented, "not_implemented",
-                 std::string{http::to_string(found->method)} + " " +
-                   found->pattern +
-                   " is not built yet in this version of herald");
-  return found->handler(*this, c);
+  const route* found = nullptr;
+  response res;
+  if (auto* refused = std::get_if<response>(&r)) {
+    res = std::move(*refused);
+  } else {
+    const auto& x = std::get<resolved>(r);
+    found = x.found;
+    if (!found->handler)
+      res =
+        error(req, http::status::not_implemented, "not_implemented",
+              std::string{http::to_string(found->method)} + " " +
+                found->pattern + " is not built yet in this version of herald");
+    else
+      res = found->handler(*this, x.c);
+  }
+  count_request(
+    found, res.result_int(),
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+      .count());
+  return res;
+}
+
+void service::count_request(const route* found, unsigned status,
+                            double seconds) {
+  if (http_requests_ == nullptr) return;
+  prometheus::Histogram* histogram = nullptr;
+  prometheus::Counter* counter = nullptr;
+  {
+    std::lock_guard lk{metrics_mu_};
+    auto& m = route_metrics_[found];
+    auto name = found != nullptr ? found->pattern : std::string{"unmatched"};
+    if (m.seconds == nullptr)
+      m.seconds = &http_seconds_->Add(
+        {{"route", name}},
+        prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.005,
+                                                0.01, 0.05, 0.1, 0.5, 1, 5});
+    for (auto [code, c] : m.by_status)
+      if (code == status) counter = c;
+    if (counter == nullptr) {
+      counter = &http_requests_->Add(
+        {{"route", name}, {"code", std::to_string(status)}});
+      m.by_status.emplace_back(status, counter);
+    }
+    histogram = m.seconds;
+  }
+  counter->Increment();
+  histogram->Observe(seconds);
+}
+
+// The registry's metrics and the engine's state, in Prometheus's text
+// format.
+response service::get_metrics(const call& c) {
+  std::vector<prometheus::MetricFamily> families;
+  if (metrics_ != nullptr) families = metrics_->Collect();
+  auto state = engine_.collect();
+  families.insert(families.end(), std::make_move_iterator(state.begin()),
+                  std::make_move_iterator(state.end()));
+  auto res = answer(c.req, http::status::ok,
+                    prometheus::TextSerializer{}.Serialize(families));
+  res.set(http::field::content_type,
+          "text/plain; version=0.0.4; charset=utf-8");
+  return res;
 }
 
 service::opened_import service::open_import(const request& head) {

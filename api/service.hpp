@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -18,6 +19,14 @@
 #include "api/tenants.hpp"
 #include "engine/clock.hpp"
 #include "engine/readiness.hpp"
+
+namespace prometheus {
+class Counter;
+class Histogram;
+class Registry;
+template<typename T>
+class Family;
+} // namespace prometheus
 
 namespace herald::actors {
 class runtime;
@@ -50,6 +59,10 @@ struct service_links {
   /// Deterministic runs: runs the engine's pending work while a handler
   /// waits for it (an event's acknowledgement); empty with threads.
   std::function<void()> drive;
+  /// Where the service registers its metrics (HTTP requests, events, build
+  /// info) and what /metrics serializes with the engine's state; none: only
+  /// the engine's state.
+  prometheus::Registry* metrics = nullptr;
 };
 
 /// An NDJSON lead import fed as its body arrives (service::open_import()):
@@ -141,6 +154,10 @@ class service {
   std::optional<std::string> blocked(workspace_id ws,
                                      std::string_view email) const;
   response post_event(const call& c);
+  response get_metrics(const call& c);
+  // Counts a request of `found` (none: no route matched) answered `status`
+  // after `seconds`.
+  void count_request(const route* found, unsigned status, double seconds);
   response get_inbox(const call& c);
   readiness_report readiness_of(const sequence& seq) const;
 
@@ -157,6 +174,18 @@ class service {
   std::atomic<bool> ready_{false};
   std::mutex import_mu_;
   std::vector<route> routes_;
+  prometheus::Registry* metrics_;
+  prometheus::Family<prometheus::Counter>* http_requests_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* http_seconds_ = nullptr;
+  prometheus::Family<prometheus::Counter>* events_ = nullptr;
+  // Per route (none: unmatched), its duration histogram and its counter per
+  // status: looked up here, not in the families, on every request.
+  struct route_metrics {
+    prometheus::Histogram* seconds = nullptr;
+    std::vector<std::pair<unsigned, prometheus::Counter*>> by_status;
+  };
+  std::mutex metrics_mu_;
+  std::unordered_map<const route*, route_metrics> route_metrics_;
 };
 
 /// Gives `engine` every stored account, in its zone (the workspace's when it

@@ -29,6 +29,8 @@
 #include <string>
 #include <thread>
 
+#include <prometheus/registry.h>
+
 #include "actors/runtime.hpp"
 #include "load-tests/process_stats.hpp"
 #include "load-tests/w1.hpp"
@@ -558,7 +560,9 @@ int main(int argc, char** argv) {
   auto db = std::move(*opened);
   int status = 0;
   {
-    storage::group_commit gc{*db};
+    // As in the herald executable: what the libraries count for /metrics.
+    prometheus::Registry metrics;
+    storage::group_commit gc{*db, &metrics};
     system_clock time;
     runtime_options ro;
     ro.threads = opt.threads;
@@ -569,7 +573,7 @@ int main(int argc, char** argv) {
       ro.max_pending_enrolls = static_cast<size_t>(opt.max_pending_enrolls);
     if (opt.max_parked >= 0)
       ro.max_parked = static_cast<size_t>(opt.max_parked);
-    runtime rt{ro, time, *db, gc};
+    runtime rt{ro, time, *db, gc, &metrics};
     status = opt.workload == "w1" ? run_w1(opt, gc, rt, time)
                                   : run_memory(opt, *db, gc, rt, time);
   }

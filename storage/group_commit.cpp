@@ -1,7 +1,12 @@
 #include "storage/group_commit.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <future>
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 #include "storage/store_impl.hpp"
 
@@ -89,7 +94,31 @@ rocksdb::Status append_in_key_order(const store::impl& db,
 
 } // namespace
 
-group_commit::group_commit(store& db) : db_(db), options_(db.options()) {
+group_commit::group_commit(store& db, prometheus::Registry* metrics)
+  : db_(db), options_(db.options()) {
+  if (metrics != nullptr) {
+    round_sets_ =
+      &prometheus::BuildHistogram()
+         .Name("herald_group_commit_round_sets")
+         .Help("Write sets per group-commit round (one RocksDB write)")
+         .Register(*metrics)
+         .Add({}, prometheus::Histogram::BucketBoundaries{1, 4, 16, 64, 256,
+                                                          1024, 4096, 16384});
+    round_seconds_ =
+      &prometheus::BuildHistogram()
+         .Name("herald_group_commit_write_seconds")
+         .Help("How long a group-commit round's RocksDB write took, with the "
+               "configured durability")
+         .Register(*metrics)
+         .Add({}, prometheus::Histogram::BucketBoundaries{
+                    0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
+                    0.25, 1});
+    failed_rounds_ = &prometheus::BuildCounter()
+                        .Name("herald_group_commit_failed_rounds_total")
+                        .Help("Group-commit rounds whose write failed")
+                        .Register(*metrics)
+                        .Add({});
+  }
   if (!options_.synchronous) writer_ = std::thread{[this] { run(); }};
 }
 
@@ -166,12 +195,20 @@ void group_commit::write_round(std::vector<request>& round) {
   if (st.ok() && batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.mode == durability::sync;
+    auto started = std::chrono::steady_clock::now();
     st = db.db->Write(wo, &batch);
+    if (round_seconds_ != nullptr)
+      round_seconds_->Observe(std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - started)
+                                .count());
   }
+  if (round_sets_ != nullptr)
+    round_sets_->Observe(static_cast<double>(round.size()));
   status result = done{};
   if (!st.ok()) {
     result = translate(st, "group commit");
     failed_.fetch_add(1, std::memory_order_relaxed);
+    if (failed_rounds_ != nullptr) failed_rounds_->Increment();
   }
   // Counted before completing, so that whoever learns of a completion sees
   // its round in stats().

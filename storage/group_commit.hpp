@@ -13,6 +13,12 @@
 #include "storage/store.hpp"
 #include "storage/write_set.hpp"
 
+namespace prometheus {
+class Counter;
+class Histogram;
+class Registry;
+} // namespace prometheus
+
 namespace herald::storage {
 
 /// Called once a write set is durable (`ok`) or failed; runs on the writer
@@ -29,7 +35,9 @@ using completion = std::function<void(const status&)>;
 /// submission order.
 class group_commit {
  public:
-  explicit group_commit(store& db);
+  /// `metrics` (may be none): where the writer's histograms are registered
+  /// (herald_group_commit_*); it must outlive the writer.
+  explicit group_commit(store& db, prometheus::Registry* metrics = nullptr);
   /// Writes everything queued, then stops the writer.
   ~group_commit();
 
@@ -112,6 +120,9 @@ class group_commit {
   std::thread writer_;
 
   std::atomic<uint64_t> rounds_{0};
+  prometheus::Histogram* round_sets_ = nullptr;
+  prometheus::Histogram* round_seconds_ = nullptr;
+  prometheus::Counter* failed_rounds_ = nullptr;
   std::atomic<uint64_t> sets_{0};
   std::atomic<uint64_t> mutations_{0};
   std::atomic<uint64_t> bytes_{0};

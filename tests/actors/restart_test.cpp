@@ -192,8 +192,10 @@ sequence_counters::figures scanned_figures(const storage::store& db,
   EXPECT_TRUE(storage::scan_snapshots(db, [&](const auto& snapshot) {
     const auto& e = snapshot.e;
     ++f.states[static_cast<size_t>(e.state)];
-    if (e.state == enrollment_state::active && e.position < steps)
-      ++f.steps[e.position].waiting;
+    if (e.state == enrollment_state::active) {
+      ++f.phases[static_cast<size_t>(e.phase)];
+      if (e.position < steps) ++f.steps[e.position].waiting;
+    }
     for (const auto& line : snapshot.history) {
       if (line.what == history_event::sent) ++f.steps[line.step].sent;
       if (line.what == history_event::skipped) ++f.steps[line.step].skipped;

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include <prometheus/registry.h>
+
 #include "actors/provider.hpp"
 #include "actors/runtime.hpp"
 #include "api/service.hpp"
@@ -46,10 +48,13 @@ class api_world {
     registry = tenants::load(*db).value();
     senders = accounts::load(*db).value();
     campaigns = sequences::load(*db).value();
-    persister = std::make_unique<storage::group_commit>(*db);
+    // A new registry per start, as a new process would have.
+    metrics = std::make_unique<prometheus::Registry>();
+    persister = std::make_unique<storage::group_commit>(*db, metrics.get());
     actors::runtime_options ro;
     ro.deterministic = true;
-    engine = std::make_unique<actors::runtime>(ro, time_, *db, *persister);
+    engine = std::make_unique<actors::runtime>(ro, time_, *db, *persister,
+                                               metrics.get());
     engine->add_channel(channel::email, &sim);
     engine->add_channel(channel::linkedin, &sim);
     register_stored(*registry, *senders, *campaigns, *engine);
@@ -57,7 +62,8 @@ class api_world {
     svc = std::make_unique<service>(
       service_options{std::string{admin}, max_body_},
       service_links{*db, *registry, *senders, *campaigns, *engine, time_,
-                    manual, std::move(moved), [this] { engine->settle(); }});
+                    manual, std::move(moved), [this] { engine->settle(); },
+                    metrics.get()});
     svc->set_ready(true);
   }
 
@@ -66,6 +72,7 @@ class api_world {
     if (engine) engine->stop();
     engine.reset();
     persister.reset();
+    metrics.reset();
     campaigns.reset();
     senders.reset();
     registry.reset();
@@ -77,6 +84,7 @@ class api_world {
   std::unique_ptr<tenants> registry;
   std::unique_ptr<accounts> senders;
   std::unique_ptr<sequences> campaigns;
+  std::unique_ptr<prometheus::Registry> metrics;
   std::unique_ptr<storage::group_commit> persister;
   std::unique_ptr<actors::runtime> engine;
   std::unique_ptr<service> svc;

@@ -1,5 +1,8 @@
 // Leads: imports, events, the inbox, a lead's view, the do-not-contact list.
 
+#include <map>
+#include <optional>
+
 #include "service_fixture.hpp"
 
 namespace herald::api::test {
@@ -186,6 +189,101 @@ TEST_F(Leads, TheStatsCountLeadsAtEachStepAndInEachState) {
   EXPECT_EQ(json::value(stats()), want);
   EXPECT_EQ(account_call(http::verb::get, path + "/stats", {}, key_b).result(),
             http::status::not_found);
+}
+
+// The value of the series `name` with exactly `labels` in Prometheus's text
+// format; nullopt when there is none.
+std::optional<double> metric(std::string_view text, std::string_view name,
+                             std::map<std::string, std::string> labels = {}) {
+  size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find('\n', at);
+    auto line = text.substr(at, end - at);
+    at = end == std::string_view::npos ? text.size() : end + 1;
+    if (line.empty() || line[0] == '#' || !line.starts_with(name)) continue;
+    auto rest = line.substr(name.size());
+    std::map<std::string, std::string> found;
+    if (rest.starts_with('{')) {
+      // key="value" pairs up to the closing brace (a value may hold one).
+      rest.remove_prefix(1);
+      while (!rest.empty() && rest[0] != '}') {
+        auto eq = rest.find('=');
+        auto value_end = rest.find('"', eq + 2);
+        found[std::string{rest.substr(0, eq)}] =
+          std::string{rest.substr(eq + 2, value_end - eq - 2)};
+        rest.remove_prefix(value_end + 1);
+        if (rest.starts_with(',')) rest.remove_prefix(1);
+      }
+      if (!rest.empty()) rest.remove_prefix(1);
+    }
+    if (!rest.starts_with(' ') || found != labels) continue;
+    return std::stod(std::string{rest.substr(1)});
+  }
+  return std::nullopt;
+}
+
+TEST_F(Leads, MetricsCountWhatHappenedAndShowTheEnginesState) {
+  import(R"([
+    {"external_id":"ann","email":"ann@acme.com","linkedin_url":"https://www.linkedin.com/in/ann","first_name":"Ann"},
+    {"external_id":"bob","email":"bob@acme.com","linkedin_url":"https://www.linkedin.com/in/bob","first_name":"Bob"},
+    {"external_id":"cy","email":"cy@other.io","linkedin_url":"https://www.linkedin.com/in/cy","first_name":"Cy"}])");
+  account_call(http::verb::post, "/v1/events",
+               R"({"event_id":"m1","type":"reply","external_id":"ann"})");
+  account_call(http::verb::post, "/v1/events",
+               R"({"event_id":"m1","type":"reply","external_id":"ann"})");
+  account_call(http::verb::post, "/v1/accounts/" + email + "/pause");
+  run_until(time.now() + std::chrono::hours{1});
+  auto res = send(http::verb::get, "/metrics", {}, {});
+  ASSERT_EQ(res.result(), http::status::ok);
+  EXPECT_TRUE(res[http::field::content_type].starts_with("text/plain"));
+  const auto& text = res.body();
+  auto at = [&](std::string_view name,
+                std::map<std::string, std::string> labels = {}) {
+    auto v = metric(text, name, std::move(labels));
+    EXPECT_TRUE(v) << name << " is missing from\n" << text;
+    return v.value_or(-1);
+  };
+  // Cy's invite went; the email account is paused, so Cy's email waits.
+  EXPECT_EQ(at("herald_sends_total",
+               {{"channel", "linkedin_invite"}, {"outcome", "sent"}}),
+            1);
+  EXPECT_EQ(
+    at("herald_sends_total", {{"channel", "email"}, {"outcome", "sent"}}), 0);
+  EXPECT_EQ(at("herald_lateness_seconds_count"), 1);
+  EXPECT_EQ(at("herald_enrollments", {{"state", "replied"}}), 1);
+  EXPECT_EQ(at("herald_enrollments", {{"state", "colleague_replied"}}), 1);
+  EXPECT_EQ(at("herald_enrollments", {{"state", "active"}}), 1);
+  EXPECT_EQ(at("herald_due_backlog"), 1);
+  EXPECT_EQ(
+    at("herald_events_total", {{"type", "reply"}, {"duplicate", "false"}}), 1);
+  EXPECT_EQ(
+    at("herald_events_total", {{"type", "reply"}, {"duplicate", "true"}}), 1);
+  EXPECT_EQ(
+    at("herald_account_status", {{"account", email}, {"status", "paused"}}), 1);
+  EXPECT_EQ(
+    at("herald_account_status", {{"account", linkedin}, {"status", "active"}}),
+    1);
+  EXPECT_EQ(at("herald_account_budget_used",
+               {{"account", linkedin}, {"budget", "invites"}}),
+            1);
+  EXPECT_EQ(at("herald_http_requests_total",
+               {{"route", "/v1/sequences/{}/leads"}, {"code", "200"}}),
+            1);
+  EXPECT_EQ(at("herald_http_requests_total",
+               {{"route", "/v1/events"}, {"code", "202"}}),
+            2);
+  EXPECT_GE(
+    at("herald_http_request_duration_seconds_count", {{"route", "/v1/events"}}),
+    2);
+  EXPECT_GT(at("herald_group_commit_round_sets_count"), 0);
+  EXPECT_EQ(at("herald_build_info", {{"version", HERALD_VERSION}}), 1);
+  EXPECT_GE(at("herald_recovery_duration_seconds"), 0);
+  EXPECT_EQ(
+    at("herald_enrollments_resident") + at("herald_enrollments_passive"), 3);
+  // No series per lead, enrollment or raw path.
+  EXPECT_EQ(text.find("lead=\""), std::string::npos);
+  EXPECT_EQ(text.find("enrollment=\""), std::string::npos);
+  EXPECT_EQ(text.find(path), std::string::npos);
 }
 
 TEST_F(Leads, EventsNameTheirLeadOrAccountAndAreCheckedFirst) {

@@ -187,17 +187,12 @@ TEST_F(Service, ListsWorkspacesPageByPage) {
             "cursor");
 }
 
-TEST_F(Service, UnknownPathsAre404WrongMethods405AndUnbuiltRoutes501) {
+TEST_F(Service, UnknownPathsAre404AndWrongMethods405) {
   auto missing = send(http::verb::get, "/v1/nothing");
   EXPECT_EQ(missing.result(), http::status::not_found);
   auto wrong = send(http::verb::put, "/v1/workspaces");
   EXPECT_EQ(wrong.result(), http::status::method_not_allowed);
   EXPECT_EQ(wrong[http::field::allow], "POST, GET");
-  auto metrics = send(http::verb::get, "/metrics", {}, {});
-  EXPECT_EQ(metrics.result(), http::status::not_implemented);
-  EXPECT_NE(
-    body(metrics).at("error").at("message").as_string().find("not built"),
-    std::string::npos);
   EXPECT_EQ(
     send(http::verb::get, "/v1/workspaces/ws_00000000000000ff").result(),
     http::status::not_found);
