@@ -5,6 +5,9 @@
 //                  [--stall-s N]
 //   herald-load memory [--leads N] [--workspaces N] [--durability ...]
 //
+// Both take --email-accounts N and --linkedin-accounts N (per workspace,
+// 1-499). memory also times a /metrics scrape over what it enrolled.
+//
 // W1 in-process: the runtime with a real RocksDB (temp dir), the system clock,
 // and a simulated provider that records every send. Ends with one JSON line
 // carrying the peer harness's fields (and ours), a short table on stderr, and
@@ -30,6 +33,7 @@
 #include <thread>
 
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include "actors/runtime.hpp"
 #include "load-tests/process_stats.hpp"
@@ -83,7 +87,9 @@ struct options {
     "[--sends-csv "
     "FILE]\n"
     "       herald-load memory [--leads N] [--workspaces N] "
-    "[--durability sync|async] [--threads N]\n",
+    "[--durability sync|async] [--threads N]\n"
+    "       both: [--email-accounts N] [--linkedin-accounts N] (per "
+    "workspace, 1-499)\n",
     why);
   std::exit(2);
 }
@@ -104,6 +110,12 @@ options parse(int argc, char** argv) {
         o.w1.leads = std::stoull(value);
       else if (flag == "--workspaces")
         o.w1.workspaces = static_cast<uint32_t>(std::stoul(value));
+      else if (flag == "--email-accounts" && std::stoul(value) >= 1 &&
+               std::stoul(value) < 500)
+        o.w1.email_accounts = static_cast<uint32_t>(std::stoul(value));
+      else if (flag == "--linkedin-accounts" && std::stoul(value) >= 1 &&
+               std::stoul(value) < 500)
+        o.w1.linkedin_accounts = static_cast<uint32_t>(std::stoul(value));
       else if (flag == "--threads")
         o.threads = std::stoul(value);
       else if (flag == "--scheduler" && (value == "herald" || value == "caf"))
@@ -442,7 +454,7 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
 // included).
 int run_memory(const options& opt, storage::store& db,
                storage::group_commit& gc, runtime& rt,
-               const herald::clock& time) {
+               const herald::clock& time, prometheus::Registry& metrics) {
   auto c = opt.w1;
   c.day_ms = days_ms(1).count();
   sim_provider delivery;
@@ -483,6 +495,21 @@ int run_memory(const options& opt, storage::store& db,
   std::this_thread::sleep_for(std::chrono::seconds{2});
   auto idle_cpu_pct = (herald::load::cpu_seconds() - idle0) / 2.0 * 100.0;
   auto per = (after - before) / static_cast<double>(c.leads);
+  // What /metrics costs over all of it: the registry and the engine's state,
+  // serialized (the median of 11).
+  std::vector<double> scrapes;
+  size_t scrape_bytes = 0;
+  for (int i = 0; i < 11; ++i) {
+    auto s0 = std::chrono::steady_clock::now();
+    auto families = metrics.Collect();
+    auto state = rt.collect();
+    families.insert(families.end(), state.begin(), state.end());
+    scrape_bytes = prometheus::TextSerializer{}.Serialize(families).size();
+    scrapes.push_back(std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - s0)
+                        .count());
+  }
+  std::sort(scrapes.begin(), scrapes.end());
   rt.stop();
   // A restart: a second runtime on the same store recovers the million (the
   // first one's memory is still held, so the figure is what recovery adds).
@@ -521,6 +548,9 @@ int run_memory(const options& opt, storage::store& db,
     {"rss_after_mb", after / (1 << 20)},
     {"bytes_per_idle_enrollment", per},
     {"idle_cpu_pct", idle_cpu_pct},
+    {"accounts", c.workspaces * (c.email_accounts + c.linkedin_accounts)},
+    {"scrape_ms", scrapes[scrapes.size() / 2]},
+    {"scrape_bytes", scrape_bytes},
     {"runtime", runtime_json(totals)},
     {"group_commit", commit_json(gc.stats())},
     {"recovery", recovery},
@@ -575,7 +605,7 @@ int main(int argc, char** argv) {
       ro.max_parked = static_cast<size_t>(opt.max_parked);
     runtime rt{ro, time, *db, gc, &metrics};
     status = opt.workload == "w1" ? run_w1(opt, gc, rt, time)
-                                  : run_memory(opt, *db, gc, rt, time);
+                                  : run_memory(opt, *db, gc, rt, time, metrics);
   }
   db.reset();
   std::error_code ec;

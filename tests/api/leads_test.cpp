@@ -1,7 +1,9 @@
 // Leads: imports, events, the inbox, a lead's view, the do-not-contact list.
 
+#include <fstream>
 #include <map>
 #include <optional>
+#include <regex>
 
 #include "service_fixture.hpp"
 
@@ -280,6 +282,21 @@ TEST_F(Leads, MetricsCountWhatHappenedAndShowTheEnginesState) {
   EXPECT_GE(at("herald_recovery_duration_seconds"), 0);
   EXPECT_EQ(
     at("herald_enrollments_resident") + at("herald_enrollments_passive"), 3);
+  // Every metric the Grafana dashboard reads is one herald exposes.
+  std::ifstream in{HERALD_DASHBOARD};
+  ASSERT_TRUE(in) << HERALD_DASHBOARD;
+  std::string dashboard{std::istreambuf_iterator<char>{in}, {}};
+  std::regex name{"herald_[a-z_]+"};
+  size_t read = 0;
+  for (std::sregex_iterator it{dashboard.begin(), dashboard.end(), name}, end;
+       it != end; ++it) {
+    auto m = it->str();
+    for (std::string suffix : {"_bucket", "_count", "_sum"})
+      if (m.ends_with(suffix)) m.resize(m.size() - suffix.size());
+    EXPECT_NE(text.find("# TYPE " + m + " "), std::string::npos) << m;
+    ++read;
+  }
+  EXPECT_GT(read, 15u);
   // No series per lead, enrollment or raw path.
   EXPECT_EQ(text.find("lead=\""), std::string::npos);
   EXPECT_EQ(text.find("enrollment=\""), std::string::npos);
