@@ -2,6 +2,7 @@
 
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
+#include "api/log.hpp"
 #include "engine/zones.hpp"
 
 namespace herald::api {
@@ -246,6 +247,10 @@ response service::control_account(const call& c, int event) {
               : e == actors::account_event::revoke ? account_status::revoked
                                                    : account_status::active;
   if (auto ok = senders_.put(*a); !ok) return storage_failed(c.req);
+  log::info(e == actors::account_event::pause    ? "account_paused"
+            : e == actors::account_event::revoke ? "account_revoked"
+                                                 : "account_resumed",
+            {{"workspace", to_string(c.ws)}, {"account", to_string(a->id)}});
   return answer(c.req, http::status::ok,
                 account_json(*a, engine_.standing(a->id)));
 }

@@ -10,6 +10,7 @@
 
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
+#include "api/log.hpp"
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
 
@@ -202,6 +203,8 @@ response service::post_event(const call& c) {
     if (!ev.account)
       return invalid(c.req, "account", "a linkedin_warning names its account");
     engine_.control(*ev.account, actors::account_event::linkedin_warning);
+    log::info("account_warned", {{"workspace", to_string(c.ws)},
+                                 {"account", to_string(*ev.account)}});
     if (auto ok = db_.write(record, true); !ok) return storage_failed(c.req);
     return accepted(false, 0);
   }

@@ -15,6 +15,7 @@
 
 #include "actors/runtime.hpp"
 #include "api/admin_token.hpp"
+#include "api/log.hpp"
 #include "api/server.hpp"
 #include "api/service.hpp"
 #include "api/tenants.hpp"
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto& cfg = *loaded;
+  api::log::init(cfg.log.json, cfg.log.level);
 
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
@@ -114,28 +116,31 @@ int main(int argc, char** argv) {
     }
     if (!manual) rt.start_ticker(std::chrono::milliseconds{1});
     svc.set_ready(true);
-    std::printf("herald: serving http://%s:%u (clock %s, durability %s); "
-                "recovered %zu enrollments in %.3f s\n"
-                "herald: the admin token is %s\n",
-                cfg.http.host.c_str(), static_cast<unsigned>(*port),
-                manual ? "manual" : "system",
-                cfg.storage.mode == storage::durability::sync ? "sync"
-                                                              : "async",
-                static_cast<size_t>(recovered->enrollments),
-                std::chrono::duration<double>(recovered->took).count(),
-                cfg.admin_token.empty() ? ("in " + cfg.admin_token_file).c_str()
-                                        : "HERALD_ADMIN_TOKEN");
-    std::fflush(stdout);
+    api::log::info(
+      "recovered",
+      {{"enrollments", std::to_string(recovered->enrollments)},
+       {"armed", std::to_string(recovered->armed)},
+       {"resolved", std::to_string(recovered->resolved)},
+       {"seconds", std::to_string(
+                     std::chrono::duration<double>(recovered->took).count())}});
+    api::log::info(
+      "serving",
+      {{"url", "http://" + cfg.http.host + ":" + std::to_string(*port)},
+       {"clock", manual ? "manual" : "system"},
+       {"durability",
+        cfg.storage.mode == storage::durability::sync ? "sync" : "async"},
+       {"admin_token",
+        cfg.admin_token.empty() ? cfg.admin_token_file : "HERALD_ADMIN_TOKEN"},
+       {"version", HERALD_VERSION}});
 
     int signal = 0;
     sigwait(&stop_signals, &signal);
-    std::printf("herald: %s: stopping\n",
-                signal == SIGTERM ? "SIGTERM" : "SIGINT");
-    std::fflush(stdout);
+    api::log::info("stopping",
+                   {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
     http.stop();
     rt.stop();
   } // the group commit writes what is queued as it goes
   db.reset();
-  std::printf("herald: stopped\n");
+  api::log::info("stopped", {});
   return status;
 }

@@ -7,6 +7,7 @@
 
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
+#include "api/log.hpp"
 #include "engine/readiness.hpp"
 #include "engine/templates.hpp"
 #include "engine/zones.hpp"
@@ -464,6 +465,10 @@ response service::launch_sequence(const call& c) {
   env->seq.status = sequence_status::active;
   if (auto ok = campaigns_.put(*seq); !ok) return storage_failed(c.req);
   engine_.add_sequence(std::move(env), find_zone(ws->timezone));
+  log::info("sequence_launched",
+            {{"workspace", to_string(c.ws)},
+             {"sequence", to_string(seq->id)},
+             {"steps", std::to_string(seq->steps.size())}});
   return answer(c.req, http::status::ok, sequence_json(*seq));
 }
 
@@ -487,6 +492,8 @@ response service::set_sequence_status(const call& c, bool active) {
       return true;
     });
   if (!read) return storage_failed(c.req);
+  log::info(active ? "sequence_resumed" : "sequence_paused",
+            {{"workspace", to_string(c.ws)}, {"sequence", to_string(seq->id)}});
   return answer(c.req, http::status::ok, sequence_json(*seq));
 }
 

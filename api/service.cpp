@@ -12,6 +12,7 @@
 
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
+#include "api/log.hpp"
 #include "engine/zones.hpp"
 
 namespace herald::api {
@@ -367,6 +368,7 @@ response service::create_workspace(const call& c) {
   auto out = workspace_json(made->first);
   out["api_key"] = made->second.secret;
   out["key_id"] = to_string(made->second.id);
+  log::info("workspace_created", {{"workspace", to_string(made->first.id)}});
   return answer(c.req, http::status::created, out);
 }
 

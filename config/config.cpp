@@ -89,6 +89,23 @@ const std::vector<setting>& all_settings() {
          return "must be 'system' or 'manual', not '" + std::string{t} + "'";
        return std::nullopt;
      }},
+    {"log.format", "HERALD_LOG_FORMAT", "--log-format",
+     "text, or json (a JSON object per line)",
+     [](settings& s, std::string_view t) -> std::optional<std::string> {
+       if (t != "text" && t != "json")
+         return "must be 'text' or 'json', not '" + std::string{t} + "'";
+       s.log.json = t == "json";
+       return std::nullopt;
+     }},
+    {"log.level", "HERALD_LOG_LEVEL", "--log-level",
+     "debug, info, warn or error",
+     [](settings& s, std::string_view t) -> std::optional<std::string> {
+       if (t != "debug" && t != "info" && t != "warn" && t != "error")
+         return "must be 'debug', 'info', 'warn' or 'error', not '" +
+                std::string{t} + "'";
+       s.log.level = std::string{t};
+       return std::nullopt;
+     }},
     {"admin_token_file", "HERALD_ADMIN_TOKEN_FILE", "--admin-token-file",
      "file holding the admin token (default: DATA_DIR/admin.token)",
      [](settings& s, std::string_view t) {
@@ -284,6 +301,12 @@ clock = "system"              # HERALD_CLOCK, --clock
 # The admin token is HERALD_ADMIN_TOKEN when set, else read from this file,
 # else generated into it (mode 0600). Default: DATA_DIR/admin.token.
 # admin_token_file = "./data/admin.token"   # HERALD_ADMIN_TOKEN_FILE
+
+[log]
+# A line per notable event (start, recovery, an account paused or revoked, a
+# sequence launched or paused), never one per send at "info".
+format = "text"               # HERALD_LOG_FORMAT, --log-format: text or json
+level = "info"                # HERALD_LOG_LEVEL, --log-level
 
 [http]
 listen = "127.0.0.1:8080"     # HERALD_LISTEN, --listen (loopback by default)

@@ -35,6 +35,16 @@ struct http_options {
   size_t max_header_bytes = size_t{16} << 10;
 };
 
+/// How herald logs: a line per notable event (start, recovery, an account
+/// paused or revoked, a sequence launched or paused), never one per send at
+/// info.
+struct log_options {
+  /// Lines of JSON objects instead of text.
+  bool json = false;
+  /// debug, info, warn or error.
+  std::string level = "info";
+};
+
 struct settings {
   std::string data_dir = "./data";
   clock_kind clock = clock_kind::system;
@@ -47,6 +57,7 @@ struct settings {
   /// path is <data_dir>/db.
   storage::storage_options storage;
   actors::runtime_options runtime;
+  log_options log;
 };
 
 /// Why loading failed; `help` when the flags asked for the usage text, which

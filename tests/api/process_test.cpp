@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include <fstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,20 +52,34 @@ class Herald : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // Starts herald and waits (at most 30 s) until /readyz answers 200.
-  void start() {
-    auto log = (dir_.parent_path() /
-                ("herald-process-" + std::to_string(::getpid()) + ".log"))
-                 .string();
+  // Where herald's standard output goes.
+  std::string log_path() const {
+    return (dir_.parent_path() /
+            ("herald-process-" + std::to_string(::getpid()) + ".log"))
+      .string();
+  }
+
+  // Starts herald (with `extra` flags) and waits (at most 30 s) until
+  // /readyz answers 200.
+  void start(std::vector<std::string> extra = {}) {
+    auto log = log_path();
+    std::vector<std::string> args{HERALD_BINARY,
+                                  "--data-dir",
+                                  dir_.string(),
+                                  "--listen",
+                                  "127.0.0.1:" + std::to_string(port_),
+                                  "--clock",
+                                  "manual"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
-      auto listen = "127.0.0.1:" + std::to_string(port_);
-      auto data = dir_.string();
       std::freopen(log.c_str(), "w", stdout);
-      ::execl(HERALD_BINARY, HERALD_BINARY, "--data-dir", data.c_str(),
-              "--listen", listen.c_str(), "--clock", "manual",
-              static_cast<char*>(nullptr));
+      ::execv(HERALD_BINARY, argv.data());
       ::_exit(127);
     }
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
@@ -250,6 +265,30 @@ TEST_F(Herald, KeepsSequencesEnrollmentsAndTheInboxAcrossARestart) {
         EXPECT_NE(h.at("event"), "sent");
     }
   EXPECT_EQ(stop(), 0);
+}
+
+// One line per notable event, a JSON object each when asked; secrets never.
+TEST_F(Herald, LogsALinePerNotableEventAsJsonWhenAsked) {
+  start({"--log-format", "json"});
+  auto token = admin_token();
+  auto made = ask(http::verb::post, "/v1/workspaces", token,
+                  R"({"name":"Acme","timezone":"UTC"})");
+  ASSERT_TRUE(made);
+  std::string key{json::parse(made->body()).at("api_key").as_string()};
+  EXPECT_EQ(stop(), 0);
+  std::ifstream in{log_path()};
+  std::vector<std::string> events;
+  for (std::string line; std::getline(in, line);) {
+    EXPECT_EQ(line.find(key), std::string::npos);
+    EXPECT_EQ(line.find(token), std::string::npos);
+    auto o = json::parse(line).as_object();
+    EXPECT_TRUE(o.contains("time")) << line;
+    EXPECT_EQ(o.at("level"), "info") << line;
+    events.emplace_back(o.at("event").as_string());
+  }
+  EXPECT_EQ(events, (std::vector<std::string>{"recovered", "serving",
+                                              "workspace_created", "stopping",
+                                              "stopped"}));
 }
 
 } // namespace
