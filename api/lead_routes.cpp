@@ -209,7 +209,9 @@ response service::sequence_leads(const call& c) {
   if (!seq) return not_found(c.req, "sequence");
   auto page = page_of<lead_id>(c.req, c.query);
   if (auto* r = std::get_if<response>(&page)) return std::move(*r);
-  auto [limit, after] = std::get<0>(page);
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+  const auto limit = std::get<0>(page).first;
+  const auto after = std::get<0>(page).second;
   std::optional<enrollment_state> state;
   if (auto s = query_param(c.query, "state")) {
     state = parse_enum<enrollment_state>(*s);

@@ -143,7 +143,7 @@ service::service(service_options options, service_links links)
          {"resume", actors::account_event::resume},
          {"revoke", actors::account_event::revoke}})
     add(v::post, std::string{"/v1/accounts/{}/"} + name, auth_kind::workspace,
-        [event](service& s, const call& c) {
+        [event = event](service& s, const call& c) {
           return s.control_account(c, static_cast<int>(event));
         });
   add(v::post, "/v1/sequences", auth_kind::workspace,

@@ -73,8 +73,9 @@ class write_set {
     p[1] = static_cast<char>(c);
     std::memcpy(p + 2, &klen, 4);
     std::memcpy(p + 6, &vlen, 4);
-    std::memcpy(p + header, k.data(), klen);
-    std::memcpy(p + header + klen, v.data(), vlen);
+    // An empty view may have no data at all: memcpy must not see it.
+    if (klen > 0) std::memcpy(p + header, k.data(), klen);
+    if (vlen > 0) std::memcpy(p + header + klen, v.data(), vlen);
     ++count_;
   }
 
