@@ -35,7 +35,10 @@ class server::impl {
  public:
   impl(server_options options, service& handler)
     : options_(std::move(options)), handler_(handler),
-      ioc_(static_cast<int>(options_.threads)), acceptor_(ioc_) {}
+      ioc_(static_cast<int>(options_.threads)),
+      // On a strand: an accept's completion (which starts the next accept)
+      // and stop()'s close must not run at once on two threads.
+      acceptor_(net::make_strand(ioc_)) {}
 
   result<uint16_t, std::string> start();
   void stop();
