@@ -205,7 +205,8 @@ response service::post_event(const call& c) {
     engine_.control(*ev.account, actors::account_event::linkedin_warning);
     log::info("account_warned", {{"workspace", to_string(c.ws)},
                                  {"account", to_string(*ev.account)}});
-    if (auto ok = db_.write(record, true); !ok) return storage_failed(c.req);
+    if (auto ok = write_durably(std::move(record)); !ok)
+      return storage_failed(c.req);
     return accepted(false, 0);
   }
   // The lead: by id, else by external_id, else every lead of the workspace
@@ -250,6 +251,10 @@ response service::post_event(const call& c) {
     : ev.type == event_type::bounce      ? actors::lead_event::bounce
     : ev.type == event_type::unsubscribe ? actors::lead_event::unsubscribe
                                          : actors::lead_event::invite_accepted;
+  const bool colleagues_matter =
+    ev.type == event_type::reply && campaigns_.any(c.ws, [](const sequence& s) {
+      return s.stop_on_colleague_reply && s.status != sequence_status::draft;
+    });
   size_t n = 0;
   for (const auto& l : who) {
     // Acknowledged once every enrollment of the lead applied it: a reply has
@@ -260,7 +265,9 @@ response service::post_event(const call& c) {
                    "the event did not reach every enrollment of the lead in "
                    "time; send it again (it is idempotent)");
     n += *reached;
-    if (ev.type == event_type::reply) {
+    // A colleague's enrollments are reached (each activated from storage)
+    // only when a launched sequence of the workspace stops on such a reply.
+    if (ev.type == event_type::reply && colleagues_matter) {
       auto domain = storage::key::email_domain(l.email);
       if (!domain.empty() && !free_mail(domain))
         engine_.deliver_to_domain(
@@ -277,7 +284,8 @@ response service::post_event(const call& c) {
                  storage::encode(entry));
     }
   }
-  if (auto ok = db_.write(record, true); !ok) return storage_failed(c.req);
+  if (auto ok = write_durably(std::move(record)); !ok)
+    return storage_failed(c.req);
   return accepted(false, n);
 }
 

@@ -94,8 +94,8 @@ int main(int argc, char** argv) {
                                           cfg.http.max_import_bytes},
                      api::service_links{*db, **registry, **senders, **campaigns,
                                         rt, time, manual ? &*manual : nullptr,
-                                        [&rt] { rt.tick(); }, nullptr,
-                                        &metrics}};
+                                        [&rt] { rt.tick(); }, nullptr, &metrics,
+                                        &persister}};
     api::server_options so;
     so.host = cfg.http.host;
     so.port = cfg.http.port;

@@ -111,6 +111,18 @@ class records {
     return out;
   }
 
+  /// Whether any record of `ws` satisfies `p` (called under the lock: it
+  /// must be quick).
+  template<class Pred>
+  bool any(workspace_id ws, Pred p) const {
+    std::shared_lock lk{mu_};
+    auto w = by_workspace_.find(ws.value);
+    if (w == by_workspace_.end()) return false;
+    for (const auto& [id, x] : w->second)
+      if (p(x)) return true;
+    return false;
+  }
+
   /// Whether any workspace has a record with this id (the runtime knows
   /// accounts and sequences by id alone).
   bool taken(id_type id) const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <future>
 #include <limits>
 
 #include <prometheus/counter.h>
@@ -79,7 +80,7 @@ service::service(service_options options, service_links links)
     senders_(links.senders), campaigns_(links.campaigns), engine_(links.engine),
     time_(links.time), manual_(links.manual),
     clock_moved_(std::move(links.clock_moved)), drive_(std::move(links.drive)),
-    metrics_(links.metrics) {
+    metrics_(links.metrics), persister_(links.persister) {
   using v = http::verb;
   if (metrics_ != nullptr) {
     http_requests_ = &prometheus::BuildCounter()
@@ -297,6 +298,19 @@ void service::count_request(const route* found, unsigned status,
   }
   counter->Increment();
   histogram->Observe(seconds);
+}
+
+storage::status service::write_durably(storage::write_set w) {
+  if (persister_ == nullptr) return db_.write(w, true);
+  auto done = std::make_shared<std::promise<storage::status>>();
+  auto written = done->get_future();
+  persister_->submit(std::move(w),
+                     [done](const storage::status& s) { done->set_value(s); });
+  if (drive_)
+    while (written.wait_for(std::chrono::seconds{0}) !=
+           std::future_status::ready)
+      drive_();
+  return written.get();
 }
 
 // The registry's metrics and the engine's state, in Prometheus's text

@@ -28,6 +28,10 @@ template<typename T>
 class Family;
 } // namespace prometheus
 
+namespace herald::storage {
+class group_commit;
+} // namespace herald::storage
+
 namespace herald::actors {
 class runtime;
 enum class lead_event : uint8_t;
@@ -63,6 +67,10 @@ struct service_links {
   /// info) and what /metrics serializes with the engine's state; none: only
   /// the engine's state.
   prometheus::Registry* metrics = nullptr;
+  /// The engine's group commit: an event's record is written in its rounds,
+  /// sharing their fsync with concurrent events and the enrollments' writes
+  /// (none: written alone, with sync).
+  storage::group_commit* persister = nullptr;
 };
 
 /// An NDJSON lead import fed as its body arrives (service::open_import()):
@@ -155,6 +163,9 @@ class service {
                                      std::string_view email) const;
   response post_event(const call& c);
   response get_metrics(const call& c);
+  // Writes `w` durably (through the group commit when there is one) and
+  // waits for it.
+  storage::status write_durably(storage::write_set w);
   // Counts a request of `found` (none: no route matched) answered `status`
   // after `seconds`.
   void count_request(const route* found, unsigned status, double seconds);
@@ -175,6 +186,7 @@ class service {
   std::mutex import_mu_;
   std::vector<route> routes_;
   prometheus::Registry* metrics_;
+  storage::group_commit* persister_;
   prometheus::Family<prometheus::Counter>* http_requests_ = nullptr;
   prometheus::Family<prometheus::Histogram>* http_seconds_ = nullptr;
   prometheus::Family<prometheus::Counter>* events_ = nullptr;

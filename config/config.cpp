@@ -310,7 +310,9 @@ level = "info"                # HERALD_LOG_LEVEL, --log-level
 
 [http]
 listen = "127.0.0.1:8080"     # HERALD_LISTEN, --listen (loopback by default)
-threads = 2                   # HERALD_HTTP_THREADS, --http-threads
+# Handlers wait for durability (a reply for its halt and its record): more
+# threads share more fsyncs (load-tests/RESULTS.md, "The HTTP API").
+threads = 16                  # HERALD_HTTP_THREADS, --http-threads
 read_timeout_s = 30           # HERALD_READ_TIMEOUT_S, --read-timeout-s
 max_body_bytes = 1048576      # HERALD_MAX_BODY_BYTES: a JSON body (413 beyond)
 max_import_bytes = 268435456  # HERALD_MAX_IMPORT_BYTES: an NDJSON lead import

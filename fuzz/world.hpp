@@ -91,7 +91,8 @@ class world {
     service_ = std::make_unique<api::service>(
       api::service_options{std::string{admin}, 1 << 20},
       api::service_links{*db_, *registry_, *senders_, *campaigns_, *engine,
-                         time_, &time_, nullptr, [this] { engine->settle(); }});
+                         time_, &time_, nullptr, [this] { engine->settle(); },
+                         nullptr, persister_.get()});
     service_->set_ready(true);
     svc = service_.get();
     auto field = [](const api::response& r, const char* name) {

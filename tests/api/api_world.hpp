@@ -63,7 +63,7 @@ class api_world {
       service_options{std::string{admin}, max_body_},
       service_links{*db, *registry, *senders, *campaigns, *engine, time_,
                     manual, std::move(moved), [this] { engine->settle(); },
-                    metrics.get()});
+                    metrics.get(), persister.get()});
     svc->set_ready(true);
   }
 
