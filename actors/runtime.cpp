@@ -272,7 +272,7 @@ bool runtime::park(enrollment_id id, const enrollment_actor& self) {
 }
 
 bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
-                     bool lead_replied) {
+                     bool lead_replied, bool indexed) {
   const auto bound = static_cast<int64_t>(options_.max_pending_enrolls);
   const bool counted = bound > 0 && !options_.deterministic;
   if (counted)
@@ -285,9 +285,10 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   // can be, since the group commit writes in order, so a recovered enrollment
   // is always indexed. Built before the lock, which every route takes.
   storage::write_set w;
-  w.put(storage::cf::leads,
-        storage::key::lead_enrollment(e.workspace, e.lead, e.id), {});
-  if (contact)
+  if (!indexed)
+    w.put(storage::cf::leads,
+          storage::key::lead_enrollment(e.workspace, e.lead, e.id), {});
+  if (contact && !indexed)
     if (auto domain = storage::key::email_domain(contact->email);
         !domain.empty())
       w.put(storage::cf::leads,
@@ -298,7 +299,7 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
       (e.id.value & account_timer_bit) != 0)
     return false;
   auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
-  persister_.post(std::move(w), nullptr);
+  if (!w.empty()) persister_.post(std::move(w), nullptr);
   // Counted once the actor exists (spawning throws for an unknown sequence);
   // it counts itself off in its first job, which cannot run before the
   // message below.

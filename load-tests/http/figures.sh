@@ -49,6 +49,13 @@ PY
 rss() { awk -v k="$1" '$1 == k":" {print $2}' /proc/$pid/status; }
 rss_before=$(rss VmRSS)
 bytes=$(stat -c %s "$dir/leads.ndjson")
+# PERF_IMPORT=FILE: a perf profile of herald during the import.
+importer_profile=
+if [[ -n "${PERF_IMPORT:-}" ]]; then
+  perf record -g -p $pid -o "$PERF_IMPORT" 2>/dev/null &
+  importer_profile=$!
+  sleep 0.5
+fi
 start=$(date +%s.%N)
 # IMPORT_PIECES=N: the same leads in N requests instead of one, to compare
 # peak memory (what one large request costs beyond its enrollments).
@@ -60,6 +67,7 @@ for piece in "$dir"/piece.*; do
   enrolled=$((enrolled + $(json "['enrolled']" <<<"$answer")))
 done
 end=$(date +%s.%N)
+if [[ -n "$importer_profile" ]]; then kill -INT $importer_profile; wait $importer_profile || true; fi
 python3 - <<PY
 took = $end - $start
 print(f"import: {$enrolled} of {$leads} leads enrolled ({$bytes / 2**20:.1f} MiB in ${IMPORT_PIECES:-1} request(s)) in {took:.2f} s: {$enrolled / took:,.0f} leads/s")
