@@ -25,6 +25,18 @@ void put_u32(std::string& out, uint32_t v) {
     out.push_back(static_cast<char>((v >> shift) & 0xFF));
 }
 
+// ASCII letters in lower case; empty when `s` holds a NUL (keys use it as a
+// separator).
+std::string lower_case(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '\0') return {};
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
 void put_u16(std::string& out, uint16_t v) {
   out.push_back(static_cast<char>(v >> 8));
   out.push_back(static_cast<char>(v & 0xFF));
@@ -176,26 +188,14 @@ std::string email_domain(std::string_view email) {
   auto domain = email.substr(at + 1);
   while (!domain.empty() && (domain.back() == ' ' || domain.back() == '\t'))
     domain.remove_suffix(1);
-  std::string out;
-  out.reserve(domain.size());
-  for (char c : domain) {
-    if (c == '\0') return {};
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  }
-  return out;
+  return lower_case(domain);
 }
 
 std::string normalized_email(std::string_view email) {
   auto first = email.find_first_not_of(" \t");
   if (first == std::string_view::npos) return {};
-  email = email.substr(first, email.find_last_not_of(" \t") - first + 1);
-  std::string out;
-  out.reserve(email.size());
-  for (char c : email) {
-    if (c == '\0') return {};
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  }
-  return out;
+  return lower_case(
+    email.substr(first, email.find_last_not_of(" \t") - first + 1));
 }
 
 std::string lead_emails_prefix(workspace_id ws, std::string_view email) {

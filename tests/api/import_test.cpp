@@ -184,54 +184,37 @@ TEST_F(Imports, TheServerStreamsALargeImportPastTheBodyLimit) {
 
 TEST_F(Imports, TheServerRefusesAnImportPastItsLimitOrWithoutAKey) {
   serve(64 << 10);
-  auto body_of = [&](size_t n) { return leads(0, n); };
-  // Too long by its length: refused before any of it is read.
-  {
+  // `n` leads on a new connection, with the key or without, with a length or
+  // chunked: the answer.
+  auto post = [&](size_t n, bool with_key, bool chunked) {
     auto s = connect();
     beast::flat_buffer buf;
     http::request<http::string_body> req{http::verb::post, path + "/leads", 11};
-    req.set(http::field::authorization, "Bearer " + key_a);
+    if (with_key) req.set(http::field::authorization, "Bearer " + key_a);
     req.set(http::field::content_type, "application/x-ndjson");
-    req.body() = body_of(2'000);
-    req.prepare_payload();
-    http::write(s, req);
+    req.body() = leads(0, n);
+    if (chunked)
+      req.chunked(true);
+    else
+      req.prepare_payload();
+    beast::error_code ec;
+    http::write(s, req, ec); // the server may stop reading part way
     http::response<http::string_body> res;
     http::read(s, buf, res);
-    EXPECT_EQ(res.result(), http::status::payload_too_large);
-  }
+    return res;
+  };
+  // Too long by its length: refused before any of it is read.
+  EXPECT_EQ(post(2'000, true, false).result(), http::status::payload_too_large);
   EXPECT_EQ(body(account_call(http::verb::get, path + "/stats"))
               .at("states")
               .at("active"),
             0);
   // Without a key: 401 from the header alone.
-  {
-    auto s = connect();
-    beast::flat_buffer buf;
-    http::request<http::string_body> req{http::verb::post, path + "/leads", 11};
-    req.set(http::field::content_type, "application/x-ndjson");
-    req.body() = body_of(10);
-    req.prepare_payload();
-    http::write(s, req);
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
-    EXPECT_EQ(res.result(), http::status::unauthorized);
-    EXPECT_FALSE(res.keep_alive());
-  }
+  auto unauthorized = post(10, false, false);
+  EXPECT_EQ(unauthorized.result(), http::status::unauthorized);
+  EXPECT_FALSE(unauthorized.keep_alive());
   // Too long while chunked: 413 once past the limit.
-  {
-    auto s = connect();
-    beast::flat_buffer buf;
-    http::request<http::string_body> req{http::verb::post, path + "/leads", 11};
-    req.set(http::field::authorization, "Bearer " + key_a);
-    req.set(http::field::content_type, "application/x-ndjson");
-    req.body() = body_of(2'000);
-    req.chunked(true);
-    beast::error_code ec;
-    http::write(s, req, ec); // the server may stop reading part way
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
-    EXPECT_EQ(res.result(), http::status::payload_too_large);
-  }
+  EXPECT_EQ(post(2'000, true, true).result(), http::status::payload_too_large);
 }
 
 } // namespace
