@@ -375,7 +375,7 @@ bool runtime::route_input(uint64_t id, input in) {
   } else if (hold_for_activation(id, x, in)) {
     auto ws = x.ws;
     lk.unlock(); // a stopping pool runs the job here, and it takes mu_
-    io_.post([this, id, ws] { activate(id, ws); });
+    run_io([this, id, ws] { activate(id, ws); });
   }
   return true;
 }
@@ -419,8 +419,8 @@ void runtime::deliver_to_domain(workspace_id ws, std::string_view domain,
 void runtime::deliver_to_index(std::string prefix, lead_id except,
                                lead_event event, std::optional<time_point> back,
                                std::function<void(size_t)> applied) {
-  io_.post([this, prefix = std::move(prefix), except, event, back,
-            applied = std::move(applied)] {
+  run_io([this, prefix = std::move(prefix), except, event, back,
+          applied = std::move(applied)] {
     std::vector<uint64_t> ids;
     auto scanned = db_.scan_prefix(
       storage::cf::leads, prefix, [&](std::string_view k, std::string_view) {

@@ -159,8 +159,13 @@ service::deliver_and_wait(workspace_id ws, lead_id lead, actors::lead_event e,
                           std::optional<time_point> back) {
   auto done = std::make_shared<std::promise<size_t>>();
   auto reached = done->get_future();
-  engine_.deliver_to_lead(ws, lead, e, back,
-                          [done](size_t n) { done->set_value(n); });
+  {
+    // This thread waits anyway: the lead's index and its enrollments'
+    // snapshots are read here, not on the I/O pool.
+    actors::runtime::blocking_scope here;
+    engine_.deliver_to_lead(ws, lead, e, back,
+                            [done](size_t n) { done->set_value(n); });
+  }
   if (drive_)
     while (reached.wait_for(std::chrono::seconds{0}) !=
            std::future_status::ready)

@@ -15,12 +15,12 @@ seconds=${2:-10}
 connections=${3:-16}
 command -v wrk >/dev/null || { echo "figures: wrk is not installed (apt-get install wrk)"; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "figures: /usr/bin/time is not installed (apt-get install time)"; exit 1; }
-[[ -x build/bin/herald ]] || { echo "figures: build herald first (scripts/test or cmake --build build)"; exit 1; }
+[[ -x ${HERALD_BIN:-build/bin/herald} ]] || { echo "figures: build herald first (scripts/test or cmake --build build)"; exit 1; }
 
 dir=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 export HERALD_ADMIN_TOKEN=figures-admin-token
-build/bin/herald --data-dir "$dir" --listen 127.0.0.1:$port --clock manual ${HERALD_FLAGS:-} >"$dir/log" 2>&1 &
+${HERALD_BIN:-build/bin/herald} --data-dir "$dir" --listen 127.0.0.1:$port --clock manual ${HERALD_FLAGS:-} >"$dir/log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 url=http://127.0.0.1:$port
