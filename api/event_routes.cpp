@@ -234,8 +234,22 @@ response service::post_event(const call& c) {
       });
     if (!read) return storage_failed(c.req);
   }
+  const bool colleagues_matter =
+    ev.type == event_type::reply && campaigns_.any(c.ws, [](const sequence& s) {
+      return s.stop_on_colleague_reply && s.status != sequence_status::draft;
+    });
+  // The lead's record is read when its id came with the event (it must be
+  // this workspace's) or its email is needed (its colleagues); an id from
+  // the workspace's own index names one of its leads.
+  const bool read_records = ev.lead.has_value() || colleagues_matter;
   std::vector<lead> who;
   for (auto id : ids) {
+    if (!read_records) {
+      lead known;
+      known.id = id;
+      who.push_back(std::move(known));
+      continue;
+    }
     auto stored = db_.get(storage::cf::leads, storage::key::lead(c.ws, id));
     if (!stored) return storage_failed(c.req);
     if (*stored)
@@ -256,10 +270,6 @@ response service::post_event(const call& c) {
     : ev.type == event_type::bounce      ? actors::lead_event::bounce
     : ev.type == event_type::unsubscribe ? actors::lead_event::unsubscribe
                                          : actors::lead_event::invite_accepted;
-  const bool colleagues_matter =
-    ev.type == event_type::reply && campaigns_.any(c.ws, [](const sequence& s) {
-      return s.stop_on_colleague_reply && s.status != sequence_status::draft;
-    });
   size_t n = 0;
   for (const auto& l : who) {
     // Acknowledged once every enrollment of the lead applied it: a reply has
