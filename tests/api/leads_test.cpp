@@ -489,6 +489,12 @@ TEST_F(Leads, UnsubscribesHaltTheLeadsTheyNameAndStopLaterImports) {
   EXPECT_EQ(body(later).at("enrolled"), 0);
   EXPECT_EQ(body(later).at("rejected").at(0).at("error").at("code"),
             "do_not_contact");
+  // After a restart the list still applies (read back from storage).
+  open();
+  auto again = import(R"([{"external_id":"dee2","email":"dee2@beta.io"}])");
+  EXPECT_EQ(body(again).at("enrolled"), 0);
+  EXPECT_EQ(body(again).at("rejected").at(0).at("error").at("code"),
+            "do_not_contact");
   auto list = body(account_call(http::verb::get, "/v1/unsubscribes"));
   EXPECT_EQ(list.at("items").as_array().size(), 2u);
   EXPECT_TRUE(body(account_call(http::verb::get, "/v1/unsubscribes", {}, key_b))
