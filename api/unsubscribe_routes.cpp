@@ -3,7 +3,6 @@
 // leads it names, and imports reject such leads from then on.
 
 #include <algorithm>
-#include <cctype>
 
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
@@ -16,13 +15,6 @@ namespace {
 
 constexpr size_t max_entry_bytes = 254;
 
-std::string lower(std::string_view s) {
-  std::string out{s};
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 json::object entry_json(const storage::do_not_contact& x) {
   return json::object{{x.domain ? "domain" : "email", x.value},
                       {"added_at", format_time(x.added_at)}};
@@ -33,7 +25,7 @@ json::object entry_json(const storage::do_not_contact& x) {
 std::optional<std::string> service::blocked(workspace_id ws,
                                             std::string_view email) const {
   if (email.empty()) return std::nullopt;
-  auto address = lower(email);
+  auto address = storage::key::lower_case(email);
   auto domain = storage::key::email_domain(email);
   for (const auto& value : {address, domain}) {
     if (value.empty()) continue;
@@ -59,7 +51,7 @@ response service::add_unsubscribe(const call& c) {
     auto v = string_field(f.value, max_entry_bytes, false, why);
     if (!v) return invalid(c.req, k, k + " " + why);
     entry.domain = key == "domain";
-    entry.value = lower(*v);
+    entry.value = storage::key::lower_case(*v);
     if (!entry.domain && (entry.value.find('@') == std::string::npos ||
                           storage::key::email_domain(entry.value).empty()))
       return invalid(c.req, k, "email is not an address");
@@ -91,7 +83,8 @@ response service::add_unsubscribe(const call& c) {
           db_.get(storage::cf::leads, storage::key::lead(c.ws, x->lead));
         if (!got || !*got) return true;
         auto l = storage::decode_lead(**got);
-        if (!l || lower(l->email) != entry.value) return true;
+        if (!l || storage::key::lower_case(l->email) != entry.value)
+          return true;
       }
       named.push_back(x->lead);
       return true;

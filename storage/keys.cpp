@@ -25,18 +25,6 @@ void put_u32(std::string& out, uint32_t v) {
     out.push_back(static_cast<char>((v >> shift) & 0xFF));
 }
 
-// ASCII letters in lower case; empty when `s` holds a NUL (keys use it as a
-// separator).
-std::string lower_case(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (c == '\0') return {};
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  }
-  return out;
-}
-
 void put_u16(std::string& out, uint16_t v) {
   out.push_back(static_cast<char>(v >> 8));
   out.push_back(static_cast<char>(v & 0xFF));
@@ -65,6 +53,27 @@ std::string with_ws(workspace_id ws, size_t reserve) {
   out.reserve(8 + reserve);
   put_u64(out, ws.value);
   return out;
+}
+
+// Keys of two ids under a tag, [ws][tag][first][second]: the prefix of
+// `first`'s, a whole key, and the second id back (nullopt for another kind).
+std::string pair_prefix(workspace_id ws, char tag, uint64_t first) {
+  auto out = with_ws(ws, 17);
+  out.push_back(tag);
+  put_u64(out, first);
+  return out;
+}
+
+std::string pair_key(workspace_id ws, char tag, uint64_t first,
+                     uint64_t second) {
+  auto out = pair_prefix(ws, tag, first);
+  put_u64(out, second);
+  return out;
+}
+
+std::optional<uint64_t> pair_second(std::string_view k, char tag) {
+  if (k.size() != 25 || k[8] != tag) return std::nullopt;
+  return get_uint(k, 17, 8);
 }
 
 } // namespace
@@ -122,39 +131,31 @@ std::string lead(workspace_id ws, lead_id id) {
 }
 
 std::string sequence_leads_prefix(workspace_id ws, sequence_id seq) {
-  auto out = with_ws(ws, 25);
-  out.push_back(sequence_lead_tag);
-  put_u64(out, seq.value);
-  return out;
+  return pair_prefix(ws, sequence_lead_tag, seq.value);
 }
 
 std::string sequence_lead(workspace_id ws, sequence_id seq, lead_id lead) {
-  auto out = sequence_leads_prefix(ws, seq);
-  put_u64(out, lead.value);
-  return out;
+  return pair_key(ws, sequence_lead_tag, seq.value, lead.value);
 }
 
 std::optional<lead_id> parse_sequence_lead(std::string_view k) {
-  if (k.size() != 25 || k[8] != sequence_lead_tag) return std::nullopt;
-  return lead_id{get_uint(k, 17, 8)};
+  auto lead = pair_second(k, sequence_lead_tag);
+  if (!lead) return std::nullopt;
+  return lead_id{*lead};
 }
 
 std::string lead_enrollments_prefix(workspace_id ws, lead_id lead) {
-  auto out = with_ws(ws, 17);
-  out.push_back(lead_enrollment_tag);
-  put_u64(out, lead.value);
-  return out;
+  return pair_prefix(ws, lead_enrollment_tag, lead.value);
 }
 
 std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id) {
-  auto out = lead_enrollments_prefix(ws, lead);
-  put_u64(out, id.value);
-  return out;
+  return pair_key(ws, lead_enrollment_tag, lead.value, id.value);
 }
 
 std::optional<enrollment_id> parse_lead_enrollment(std::string_view k) {
-  if (k.size() != 25 || k[8] != lead_enrollment_tag) return std::nullopt;
-  return enrollment_id{get_uint(k, 17, 8)};
+  auto id = pair_second(k, lead_enrollment_tag);
+  if (!id) return std::nullopt;
+  return enrollment_id{*id};
 }
 
 std::string domain_enrollments_prefix(workspace_id ws,
@@ -189,6 +190,16 @@ std::string email_domain(std::string_view email) {
   while (!domain.empty() && (domain.back() == ' ' || domain.back() == '\t'))
     domain.remove_suffix(1);
   return lower_case(domain);
+}
+
+std::string lower_case(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '\0') return {};
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
 }
 
 std::string normalized_email(std::string_view email) {

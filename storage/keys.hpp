@@ -98,6 +98,9 @@ struct domain_entry {
 std::optional<domain_entry> parse_domain_enrollment(std::string_view k);
 /// The domain of an email address, in lower case; empty when there is none.
 std::string email_domain(std::string_view email);
+/// ASCII letters in lower case; empty when `s` holds a NUL (keys use it as a
+/// separator).
+std::string lower_case(std::string_view s);
 /// An email address as the email index keeps it: trimmed, in lower case;
 /// empty when there is none or it holds a NUL.
 std::string normalized_email(std::string_view email);
