@@ -202,25 +202,38 @@ response storage_failed(const request& req) {
                server_error_message);
 }
 
+std::optional<field_error> each_item(
+  simdjson::dom::element v, const std::string& path, size_t max,
+  const std::string& too_many,
+  const std::function<std::optional<field_error>(simdjson::dom::element,
+                                                 const std::string&)>& item) {
+  simdjson::dom::array arr;
+  if (v.get(arr)) return field_error{path, path + " must be an array"};
+  size_t i = 0;
+  for (auto x : arr) {
+    auto p = path + "[" + std::to_string(i++) + "]";
+    if (i > max) return field_error{path, too_many};
+    if (auto e = item(x, p)) return e;
+  }
+  return std::nullopt;
+}
+
 std::optional<field_error> read_dates(simdjson::dom::element v,
                                       const std::string& path,
                                       std::vector<date::local_days>& out) {
-  simdjson::dom::array days;
-  if (v.get(days)) return field_error{path, path + " must be an array"};
   out.clear();
-  size_t i = 0;
-  for (auto d : days) {
-    auto p = path + "[" + std::to_string(i++) + "]";
-    if (i > max_holidays)
-      return field_error{path, "at most " + std::to_string(max_holidays) +
-                                 " dates in " + path};
-    std::string_view text;
-    std::optional<date::local_days> day;
-    if (!d.get(text)) day = parse_day(text);
-    if (!day) return field_error{p, p + " must be a date (YYYY-MM-DD)"};
-    out.push_back(*day);
-  }
-  return std::nullopt;
+  return each_item(
+    v, path, max_holidays,
+    "at most " + std::to_string(max_holidays) + " dates in " + path,
+    [&](simdjson::dom::element d,
+        const std::string& p) -> std::optional<field_error> {
+      std::string_view text;
+      std::optional<date::local_days> day;
+      if (!d.get(text)) day = parse_day(text);
+      if (!day) return field_error{p, p + " must be a date (YYYY-MM-DD)"};
+      out.push_back(*day);
+      return std::nullopt;
+    });
 }
 
 std::optional<field_error> read_window(simdjson::dom::element v,

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,6 +99,15 @@ std::string format_clock_time(std::chrono::minutes m);
 response not_found(const request& req, std::string_view what);
 
 response storage_failed(const request& req);
+
+/// Calls `item` with each element of the JSON array `v` (at `path`) and that
+/// element's path (`path[i]`), stopping at the first error; more than `max`
+/// elements is the error `too_many`, on `path`.
+std::optional<field_error> each_item(
+  simdjson::dom::element v, const std::string& path, size_t max,
+  const std::string& too_many,
+  const std::function<std::optional<field_error>(simdjson::dom::element,
+                                                 const std::string&)>& item);
 
 std::optional<field_error> read_dates(simdjson::dom::element v,
                                       const std::string& path,

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <variant>
 
 #include "actors/runtime.hpp"
 #include "api/handlers.hpp"
@@ -34,83 +35,86 @@ size_t utf8_length(std::string_view s) {
   return n;
 }
 
+// The step at `path` of a sequence's steps.
+std::variant<step, field_error> read_step(simdjson::dom::element item,
+                                          const std::string& path) {
+  std::string why;
+  simdjson::dom::object obj;
+  if (item.get(obj)) return field_error{path, path + " must be an object"};
+  step st;
+  bool has_channel = false, has_template = false;
+  for (auto f : obj) {
+    std::string_view key = f.key;
+    auto p = path + "." + std::string{key};
+    if (key == "channel") {
+      auto ch = enum_field<step_channel>(f.value);
+      if (!ch)
+        return field_error{p, p + " must be \"email\", \"linkedin_invite\" "
+                                  "or \"linkedin_message\""};
+      st.channel = *ch;
+      has_channel = true;
+    } else if (key == "delay_days") {
+      auto n = uint_field(f.value, 0, max_delay_days, why);
+      if (!n) return field_error{p, p + " " + why};
+      st.delay_days = static_cast<int32_t>(*n);
+    } else if (key == "condition") {
+      auto cond = enum_field<step_condition>(f.value);
+      if (!cond)
+        return field_error{p, p + " must be \"always\" or \"no_reply\""};
+      st.condition = *cond;
+    } else if (key == "template") {
+      simdjson::dom::object t;
+      if (f.value.get(t)) return field_error{p, p + " must be an object"};
+      bool has_body = false;
+      for (auto g : t) {
+        std::string_view k = g.key;
+        auto q = p + "." + std::string{k};
+        if (k == "subject") {
+          auto text = string_field(g.value, max_subject_bytes, true, why);
+          if (!text) return field_error{q, q + " " + why};
+          st.message.subject = std::move(*text);
+        } else if (k == "body") {
+          auto text = string_field(g.value, max_body_bytes, false, why);
+          if (!text) return field_error{q, q + " " + why};
+          st.message.body = std::move(*text);
+          has_body = true;
+        } else {
+          return field_error{q, "unknown field '" + q + "'"};
+        }
+      }
+      if (!has_body) return field_error{p + ".body", p + ".body is required"};
+      has_template = true;
+    } else {
+      return field_error{p, "unknown field '" + p + "'"};
+    }
+  }
+  if (!has_channel)
+    return field_error{path + ".channel", path + ".channel is required"};
+  if (!has_template)
+    return field_error{path + ".template", path + ".template is required"};
+  if (st.channel != step_channel::email && !st.message.subject.empty())
+    return field_error{path + ".template.subject",
+                       path + ".template.subject is for email steps only"};
+  if (st.channel == step_channel::linkedin_invite &&
+      utf8_length(st.message.body) > max_invite_note_chars)
+    return field_error{path + ".template.body",
+                       "an invite note is at most " +
+                         std::to_string(max_invite_note_chars) + " characters"};
+  return st;
+}
+
 std::optional<field_error> read_steps(simdjson::dom::element v,
                                       std::vector<step>& out) {
-  simdjson::dom::array arr;
-  if (v.get(arr)) return field_error{"steps", "steps must be an array"};
   out.clear();
-  std::string why;
-  size_t i = 0;
-  for (auto item : arr) {
-    auto path = "steps[" + std::to_string(i++) + "]";
-    if (i > max_steps)
-      return field_error{"steps",
-                         "at most " + std::to_string(max_steps) + " steps"};
-    simdjson::dom::object obj;
-    if (item.get(obj)) return field_error{path, path + " must be an object"};
-    step st;
-    bool has_channel = false, has_template = false;
-    for (auto f : obj) {
-      std::string_view key = f.key;
-      auto p = path + "." + std::string{key};
-      if (key == "channel") {
-        auto ch = enum_field<step_channel>(f.value);
-        if (!ch)
-          return field_error{p, p + " must be \"email\", \"linkedin_invite\" "
-                                    "or \"linkedin_message\""};
-        st.channel = *ch;
-        has_channel = true;
-      } else if (key == "delay_days") {
-        auto n = uint_field(f.value, 0, max_delay_days, why);
-        if (!n) return field_error{p, p + " " + why};
-        st.delay_days = static_cast<int32_t>(*n);
-      } else if (key == "condition") {
-        auto cond = enum_field<step_condition>(f.value);
-        if (!cond)
-          return field_error{p, p + " must be \"always\" or \"no_reply\""};
-        st.condition = *cond;
-      } else if (key == "template") {
-        simdjson::dom::object t;
-        if (f.value.get(t)) return field_error{p, p + " must be an object"};
-        bool has_body = false;
-        for (auto g : t) {
-          std::string_view k = g.key;
-          auto q = p + "." + std::string{k};
-          if (k == "subject") {
-            auto text = string_field(g.value, max_subject_bytes, true, why);
-            if (!text) return field_error{q, q + " " + why};
-            st.message.subject = std::move(*text);
-          } else if (k == "body") {
-            auto text = string_field(g.value, max_body_bytes, false, why);
-            if (!text) return field_error{q, q + " " + why};
-            st.message.body = std::move(*text);
-            has_body = true;
-          } else {
-            return field_error{q, "unknown field '" + q + "'"};
-          }
-        }
-        if (!has_body) return field_error{p + ".body", p + ".body is required"};
-        has_template = true;
-      } else {
-        return field_error{p, "unknown field '" + p + "'"};
-      }
-    }
-    if (!has_channel)
-      return field_error{path + ".channel", path + ".channel is required"};
-    if (!has_template)
-      return field_error{path + ".template", path + ".template is required"};
-    if (st.channel != step_channel::email && !st.message.subject.empty())
-      return field_error{path + ".template.subject",
-                         path + ".template.subject is for email steps only"};
-    if (st.channel == step_channel::linkedin_invite &&
-        utf8_length(st.message.body) > max_invite_note_chars)
-      return field_error{path + ".template.body",
-                         "an invite note is at most " +
-                           std::to_string(max_invite_note_chars) +
-                           " characters"};
-    out.push_back(std::move(st));
-  }
-  return std::nullopt;
+  return each_item(v, "steps", max_steps,
+                   "at most " + std::to_string(max_steps) + " steps",
+                   [&](simdjson::dom::element item,
+                       const std::string& path) -> std::optional<field_error> {
+                     auto st = read_step(item, path);
+                     if (auto* e = std::get_if<field_error>(&st)) return *e;
+                     out.push_back(std::move(std::get<step>(st)));
+                     return std::nullopt;
+                   });
 }
 
 std::optional<field_error> read_schedule(simdjson::dom::element v,
@@ -189,29 +193,28 @@ std::optional<field_error> read_sequence(simdjson::dom::object obj,
         auto p = "senders." + std::string{pk};
         auto ch = parse_enum<channel>(pk);
         if (!ch) return field_error{p, "unknown field '" + p + "'"};
-        simdjson::dom::array ids;
-        if (g.value.get(ids)) return field_error{p, p + " must be an array"};
         auto& pool =
           *ch == channel::email ? seq.senders.email : seq.senders.linkedin;
-        size_t i = 0;
-        for (auto idv : ids) {
-          auto q = p + "[" + std::to_string(i++) + "]";
-          if (i > max_senders)
-            return field_error{p, "at most " + std::to_string(max_senders) +
-                                    " senders in " + p};
-          std::string_view text;
-          std::optional<account_id> id;
-          if (!idv.get(text)) id = parse_id<account_id>(text);
-          std::optional<sender_account> a;
-          if (id) a = senders.find(seq.workspace, *id);
-          if (!a || a->kind != *ch)
-            return field_error{q, q + " is not a " +
-                                    std::string{to_string(*ch)} +
-                                    " account of this workspace"};
-          if (std::find(pool.begin(), pool.end(), *id) != pool.end())
-            return field_error{q, q + " is listed twice"};
-          pool.push_back(*id);
-        }
+        auto listed = each_item(
+          g.value, p, max_senders,
+          "at most " + std::to_string(max_senders) + " senders in " + p,
+          [&](simdjson::dom::element idv,
+              const std::string& q) -> std::optional<field_error> {
+            std::string_view text;
+            std::optional<account_id> id;
+            if (!idv.get(text)) id = parse_id<account_id>(text);
+            std::optional<sender_account> a;
+            if (id) a = senders.find(seq.workspace, *id);
+            if (!a || a->kind != *ch)
+              return field_error{q, q + " is not a " +
+                                      std::string{to_string(*ch)} +
+                                      " account of this workspace"};
+            if (std::find(pool.begin(), pool.end(), *id) != pool.end())
+              return field_error{q, q + " is listed twice"};
+            pool.push_back(*id);
+            return std::nullopt;
+          });
+        if (listed) return listed;
       }
     } else if (key == "schedule") {
       if (auto e = read_schedule(f.value, seq.schedule)) return e;
