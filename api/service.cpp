@@ -281,17 +281,20 @@ void service::count_request(const route* found, unsigned status,
   {
     std::lock_guard lk{metrics_mu_};
     auto& m = route_metrics_[found];
-    auto name = found != nullptr ? found->pattern : std::string{"unmatched"};
+    // Only when a series is made (the first request of a route or status).
+    auto name = [&] {
+      return found != nullptr ? found->pattern : std::string{"unmatched"};
+    };
     if (m.seconds == nullptr)
       m.seconds = &http_seconds_->Add(
-        {{"route", name}},
+        {{"route", name()}},
         prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.005,
                                                 0.01, 0.05, 0.1, 0.5, 1, 5});
     for (auto [code, c] : m.by_status)
       if (code == status) counter = c;
     if (counter == nullptr) {
       counter = &http_requests_->Add(
-        {{"route", name}, {"code", std::to_string(status)}});
+        {{"route", name()}, {"code", std::to_string(status)}});
       m.by_status.emplace_back(status, counter);
     }
     histogram = m.seconds;
