@@ -39,7 +39,7 @@ channel_behavior(channel_actor::stateful_pointer<channel_state> self,
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, send_request& x) {
-  return f(caf::meta::type_name("send_request"), x.enrollment, x.step,
+  return f(caf::meta::type_name("send_request"), x.enrollment, x.lead, x.step,
            x.attempt, x.account, x.kind, x.to, x.subject, x.body, x.due);
 }
 

@@ -75,6 +75,7 @@ const channel_actor& channel_for(const enrollment_actor_state& st,
 send_request make_request(const enrollment_actor_state& st, const fx::send& s) {
   send_request r;
   r.enrollment = st.e.id;
+  r.lead = st.e.lead;
   r.step = s.step;
   r.attempt = s.attempt;
   r.account = s.account;

@@ -33,7 +33,8 @@ void sim_provider::send(send_request request,
         break;
       }
     }
-    sent_.push_back(record{std::move(request), outcome});
+    ++count_;
+    if (options_.keep) sent_.push_back(record{std::move(request), outcome});
   }
   done(send_report{outcome, "simulated"});
 }
@@ -45,7 +46,33 @@ std::vector<sim_provider::record> sim_provider::sent() const {
 
 size_t sim_provider::count() const {
   std::lock_guard lk{mu_};
-  return sent_.size();
+  return count_;
+}
+
+void account_providers::set(account_id a, std::shared_ptr<provider> p) {
+  std::unique_lock lk{mu_};
+  if (p)
+    own_[a.value] = std::move(p);
+  else
+    own_.erase(a.value);
+  any_.store(!own_.empty(), std::memory_order_release);
+}
+
+void account_providers::send(send_request request,
+                             std::function<void(send_report)> done) {
+  if (any_.load(std::memory_order_acquire)) {
+    std::shared_ptr<provider> own;
+    {
+      std::shared_lock lk{mu_};
+      if (auto it = own_.find(request.account.value); it != own_.end())
+        own = it->second;
+    }
+    if (own) {
+      own->send(std::move(request), std::move(done));
+      return;
+    }
+  }
+  fallback_.send(std::move(request), std::move(done));
 }
 
 } // namespace herald::actors

@@ -1,10 +1,14 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/ids.hpp"
@@ -17,6 +21,7 @@ namespace herald::actors {
 /// gateway) uses it to answer a repeated call without sending twice.
 struct send_request {
   enrollment_id enrollment;
+  lead_id lead;
   uint16_t step = 0;
   uint16_t attempt = 0;
   account_id account;
@@ -68,6 +73,9 @@ class sim_provider final : public provider {
     double failed = 0;
     double unknown = 0;
     uint64_t seed = 1;
+    /// Keep every send for sent() (tests, the load harness); false counts
+    /// them only (a server's memory would grow with each send).
+    bool keep = true;
   };
 
   struct record {
@@ -91,6 +99,30 @@ class sim_provider final : public provider {
   mutable std::mutex mu_;
   std::mt19937_64 rng_;
   std::vector<record> sent_;
+  size_t count_ = 0;
+};
+
+/// Each account's provider: the one an account was given (its webhook
+/// gateway), else the fallback (the simulated provider). Direct: every
+/// provider it holds must be.
+class account_providers final : public provider {
+ public:
+  explicit account_providers(provider& fallback) : fallback_(fallback) {}
+
+  /// Gives account `a` its own provider (null: the fallback again).
+  /// Thread-safe; calls already handed on are not moved.
+  void set(account_id a, std::shared_ptr<provider> p);
+
+  void send(send_request request,
+            std::function<void(send_report)> done) override;
+  bool direct() const override { return true; }
+
+ private:
+  provider& fallback_;
+  /// False while no account has a provider of its own: sends skip the lock.
+  std::atomic<bool> any_{false};
+  mutable std::shared_mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<provider>> own_;
 };
 
 } // namespace herald::actors

@@ -1,6 +1,7 @@
 // The routes of sender accounts: /v1/accounts and its controls.
 
 #include "actors/runtime.hpp"
+#include "actors/webhook.hpp"
 #include "api/handlers.hpp"
 #include "api/log.hpp"
 #include "engine/zones.hpp"
@@ -73,11 +74,72 @@ json::object limits_json(const account_limits& l) {
      std::chrono::duration_cast<std::chrono::seconds>(l.spacing).count()},
     {"jitter_s",
      std::chrono::duration_cast<std::chrono::seconds>(l.jitter).count()},
-    {"window", json::object{{"start", format_clock_time(l.window.start)},
-                            {"end", format_clock_time(l.window.end)}}},
+    {"window", window_json(l.window)},
     {"invites_per_day", l.invites_per_day},
     {"invites_per_week", l.invites_per_week},
     {"messages_per_day", l.messages_per_day}};
+}
+
+constexpr size_t max_secret_bytes = 1024;
+
+// Reads `provider` into `out`. `smtp` says it named the SMTP provider, which
+// is not built (its fields are not read).
+std::optional<field_error> read_provider(simdjson::dom::element v,
+                                         provider_settings& out, bool& smtp) {
+  simdjson::dom::object p;
+  if (v.get(p)) return field_error{"provider", "provider must be an object"};
+  std::string_view type;
+  if (p["type"].get(type))
+    return field_error{"provider.type", "provider.type must be a string, "
+                                        "\"webhook\" or \"sim\""};
+  smtp = type == "smtp";
+  if (smtp) return std::nullopt;
+  if (type != "sim" && type != "webhook")
+    return field_error{"provider.type",
+                       "provider.type must be \"smtp\", \"webhook\" or "
+                       "\"sim\""};
+  out = provider_settings{};
+  out.kind = type == "sim" ? provider_kind::sim : provider_kind::webhook;
+  bool has_url = false;
+  std::string why;
+  for (auto g : p) {
+    std::string_view k = g.key;
+    auto path = "provider." + std::string{k};
+    if (k == "type") continue;
+    if (out.kind == provider_kind::sim)
+      return field_error{path, "unknown field '" + path +
+                                 "' (a sim provider takes none)"};
+    if (k == "url") {
+      auto text =
+        string_field(g.value, actors::max_webhook_url_bytes, false, why);
+      if (!text) return field_error{path, path + " " + why};
+      if (!actors::parse_http_url(*text, why))
+        return field_error{path, path + " " + why};
+      out.url = std::move(*text);
+      has_url = true;
+    } else if (k == "secret") {
+      auto text = string_field(g.value, max_secret_bytes, true, why);
+      if (!text) return field_error{path, path + " " + why};
+      out.secret = std::move(*text);
+    } else {
+      return field_error{path, "unknown field '" + path +
+                                 "' (a webhook provider takes url and secret)"};
+    }
+  }
+  if (out.kind == provider_kind::webhook && !has_url)
+    return field_error{"provider.url", "provider.url is required for a "
+                                       "webhook provider"};
+  return std::nullopt;
+}
+
+// The provider without its secret.
+json::object provider_json(const provider_settings& p) {
+  json::object o{{"type", to_string(p.kind)}};
+  if (p.kind == provider_kind::webhook) {
+    o["url"] = p.url;
+    o["secret_set"] = !p.secret.empty();
+  }
+  return o;
 }
 
 json::object
@@ -87,7 +149,7 @@ account_json(const sender_account& a,
                  {"name", a.name},
                  {"channel", to_string(a.kind)},
                  {"timezone", a.timezone},
-                 {"provider", json::object{{"type", "sim"}}},
+                 {"provider", provider_json(a.provider)},
                  {"limits", limits_json(a.limits)},
                  {"created_at", format_time(a.created_at)}};
   auto status = standing ? standing->status : a.status;
@@ -138,29 +200,17 @@ response service::create_account(const call& c) {
         return invalid(c.req, "timezone", "unknown time zone '" + *v + "'");
       a.timezone = std::move(*v);
     } else if (key == "provider") {
-      simdjson::dom::object p;
-      if (f.value.get(p))
-        return invalid(c.req, "provider", "provider must be an object");
-      std::string_view type;
-      for (auto g : p) {
-        std::string_view k = g.key;
-        if (k != "type")
-          return invalid(c.req, "provider." + std::string{k},
-                         "unknown field 'provider." + std::string{k} +
-                           "' (a sim provider takes none)");
-        if (g.value.get(type))
-          return invalid(c.req, "provider.type",
-                         "provider.type must be a string");
-      }
-      if (type == "smtp" || type == "webhook")
+      bool smtp = false;
+      if (auto e = read_provider(f.value, a.provider, smtp))
+        return invalid(c.req, e->field, e->message);
+      if (smtp)
         return error(c.req, http::status::not_implemented, "not_implemented",
-                     "the " + std::string{type} +
-                       " provider is not built yet in this version of "
-                       "herald: only \"sim\" accounts can be created");
-      if (type != "sim")
-        return invalid(c.req, "provider.type",
-                       "provider.type must be \"smtp\", \"webhook\" or "
-                       "\"sim\"");
+                     "the smtp provider is not built yet in this version of "
+                     "herald: \"webhook\" and \"sim\" accounts can be "
+                     "created");
+      if (a.provider.kind == provider_kind::webhook && hooks_ == nullptr)
+        return error(c.req, http::status::not_implemented, "not_implemented",
+                     "this herald was started without webhook delivery");
       has_provider = true;
     } else if (key == "limits") {
       if (auto e = read_limits(f.value, a.limits))
@@ -180,6 +230,8 @@ response service::create_account(const call& c) {
   while (senders_.taken(a.id));
   if (auto ok = senders_.put(a); !ok) return storage_failed(c.req);
   auto zone = find_zone(a.timezone.empty() ? ws->timezone : a.timezone);
+  if (hooks_ != nullptr && providers_ != nullptr)
+    providers_->set(a.id, actors::provider_of(a.provider, *hooks_));
   engine_.add_account(a, zone);
   return answer(c.req, http::status::created,
                 account_json(a, engine_.standing(a.id)));

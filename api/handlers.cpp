@@ -241,6 +241,7 @@ std::optional<field_error> read_window(simdjson::dom::element v,
                                        local_window& out) {
   simdjson::dom::object w;
   if (v.get(w)) return field_error{path, path + " must be an object"};
+  bool end_of_day = false;
   for (auto g : w) {
     std::string_view k = g.key;
     auto p = path + "." + std::string{k};
@@ -249,13 +250,26 @@ std::optional<field_error> read_window(simdjson::dom::element v,
     std::string_view text;
     std::optional<std::chrono::minutes> at;
     if (!g.value.get(text)) at = parse_clock_time(text);
+    if (k == "end" && text == "24:00") {
+      at = std::chrono::minutes{0}; // midnight, which ends the day
+      end_of_day = true;
+    } else if (k == "end") {
+      end_of_day = false;
+    }
     if (!at) return field_error{p, p + " must be a time of day (HH:MM)"};
     (k == "start" ? out.start : out.end) = *at;
   }
-  if (out.start == out.end)
+  if (out.start == out.end && !end_of_day)
     return field_error{path + ".end",
                        path + " is empty: start and end are equal"};
   return std::nullopt;
+}
+
+json::object window_json(const local_window& w) {
+  bool all_day = w.start == w.end && w.start.count() == 0;
+  return json::object{
+    {"start", format_clock_time(w.start)},
+    {"end", all_day ? std::string{"24:00"} : format_clock_time(w.end)}};
 }
 
 std::variant<size_t, response> limit_of(const request& req,

@@ -113,9 +113,14 @@ std::optional<field_error> read_dates(simdjson::dom::element v,
                                       const std::string& path,
                                       std::vector<date::local_days>& out);
 
+/// A sending window {start, end}: "HH:MM" each, end also "24:00" (the end of
+/// the day; 00:00-24:00 is open all day). Start and end may not be equal.
 std::optional<field_error> read_window(simdjson::dom::element v,
                                        const std::string& path,
                                        local_window& out);
+
+/// The window as read_window() reads it (all day: 00:00-24:00).
+json::object window_json(const local_window& w);
 
 /// The ?limit= of a list (default 100, at most 1000), or the answer saying
 /// what is wrong with it.

@@ -14,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include "actors/runtime.hpp"
+#include "actors/webhook.hpp"
 #include "api/admin_token.hpp"
 #include "api/log.hpp"
 #include "api/server.hpp"
@@ -84,18 +85,24 @@ int main(int argc, char** argv) {
     // Every library registers what it counts here; /metrics serializes it.
     prometheus::Registry metrics;
     storage::group_commit persister{*db, &metrics};
+    // Each account sends through its webhook gateway, or the simulated
+    // provider (which only counts, here). Both outlive the runtime.
+    actors::webhook_client hooks;
+    actors::sim_provider::options sim_options;
+    sim_options.keep = false;
+    actors::sim_provider sim{sim_options};
+    actors::account_providers delivery{sim};
     actors::runtime rt{cfg.runtime, time, *db, persister, &metrics};
-    // Accounts send through the simulated provider, the only one built.
-    actors::sim_provider email_sim, linkedin_sim;
-    rt.add_channel(channel::email, &email_sim);
-    rt.add_channel(channel::linkedin, &linkedin_sim);
-    api::register_stored(**registry, **senders, **campaigns, rt);
+    rt.add_channel(channel::email, &delivery);
+    rt.add_channel(channel::linkedin, &delivery);
+    api::register_stored(**registry, **senders, **campaigns, rt, &delivery,
+                         &hooks);
     api::service svc{api::service_options{*token, cfg.http.max_body_bytes,
                                           cfg.http.max_import_bytes},
                      api::service_links{*db, **registry, **senders, **campaigns,
                                         rt, time, manual ? &*manual : nullptr,
                                         [&rt] { rt.tick(); }, nullptr, &metrics,
-                                        &persister}};
+                                        &persister, &delivery, &hooks}};
     api::server_options so;
     so.host = cfg.http.host;
     so.port = cfg.http.port;

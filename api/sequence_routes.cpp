@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "actors/runtime.hpp"
+#include "actors/webhook.hpp"
 #include "api/handlers.hpp"
 #include "api/log.hpp"
 #include "engine/readiness.hpp"
@@ -264,10 +265,7 @@ json::object sequence_json(const sequence& s) {
     holidays.emplace_back(format_day(d));
   json::object schedule{
     {"mode", to_string(s.schedule.mode)},
-    {"window",
-     json::object{
-       {"start", format_clock_time(s.schedule.calendar.window.start)},
-       {"end", format_clock_time(s.schedule.calendar.window.end)}}},
+    {"window", window_json(s.schedule.calendar.window)},
     {"weekdays_only",
      s.schedule.calendar.days.bits == weekday_set::monday_to_friday().bits},
     {"holidays", std::move(holidays)},
@@ -321,12 +319,16 @@ std::shared_ptr<actors::sequence_env> sequence_env_of(const sequence& s,
 } // namespace
 
 void register_stored(const tenants& registry, const accounts& senders,
-                     const sequences& campaigns, actors::runtime& engine) {
+                     const sequences& campaigns, actors::runtime& engine,
+                     actors::account_providers* providers,
+                     actors::webhook_client* hooks) {
   for (const auto& a : senders.all()) {
     auto ws = registry.find(a.workspace);
     auto zone = find_zone(!a.timezone.empty() ? a.timezone
                           : ws                ? ws->timezone
                                               : std::string{});
+    if (providers != nullptr && hooks != nullptr)
+      providers->set(a.id, actors::provider_of(a.provider, *hooks));
     engine.add_account(a, zone);
   }
   for (const auto& s : campaigns.all())

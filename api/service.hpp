@@ -33,7 +33,9 @@ class group_commit;
 } // namespace herald::storage
 
 namespace herald::actors {
+class account_providers;
 class runtime;
+class webhook_client;
 enum class lead_event : uint8_t;
 } // namespace herald::actors
 
@@ -71,6 +73,10 @@ struct service_links {
   /// sharing their fsync with concurrent events and the enrollments' writes
   /// (none: written alone, with sync).
   storage::group_commit* persister = nullptr;
+  /// Each account's provider, given when an account is created; and the HTTP
+  /// client of webhook gateways (none: webhook accounts answer 501).
+  actors::account_providers* providers = nullptr;
+  actors::webhook_client* hooks = nullptr;
 };
 
 /// An NDJSON lead import fed as its body arrives (service::open_import()):
@@ -187,6 +193,8 @@ class service {
   std::vector<route> routes_;
   prometheus::Registry* metrics_;
   storage::group_commit* persister_;
+  actors::account_providers* providers_;
+  actors::webhook_client* hooks_;
   prometheus::Family<prometheus::Counter>* http_requests_ = nullptr;
   prometheus::Family<prometheus::Histogram>* http_seconds_ = nullptr;
   prometheus::Family<prometheus::Counter>* events_ = nullptr;
@@ -204,6 +212,8 @@ class service {
 /// has none), and every launched sequence: at start, before the runtime
 /// recovers.
 void register_stored(const tenants& registry, const accounts& senders,
-                     const sequences& campaigns, actors::runtime& engine);
+                     const sequences& campaigns, actors::runtime& engine,
+                     actors::account_providers* providers = nullptr,
+                     actors::webhook_client* hooks = nullptr);
 
 } // namespace herald::api

@@ -75,6 +75,10 @@ enum class send_outcome : uint8_t { sent, deferred, bounced, failed, unknown };
 /// tests).
 enum class schedule_mode : uint8_t { calendar, relative };
 
+/// How an account's sends leave herald: the simulated provider (in memory),
+/// or a webhook gateway reached over HTTP (provider_settings).
+enum class provider_kind : uint8_t { sim, webhook };
+
 /// How `delay_days` count: every calendar day (then rolled to the next sending
 /// day), or sending days only (skipping non-sending weekdays and holidays).
 enum class delay_counting : uint8_t { calendar_days, sending_days };
@@ -120,6 +124,10 @@ template<>
 struct enum_names<send_outcome> {
   static constexpr std::array<std::string_view, 5> values{
     "sent", "deferred", "bounced", "failed", "unknown"};
+};
+template<>
+struct enum_names<provider_kind> {
+  static constexpr std::array<std::string_view, 2> values{"sim", "webhook"};
 };
 template<>
 struct enum_names<schedule_mode> {
@@ -188,6 +196,18 @@ struct account_limits {
   uint32_t messages_per_day = 50;
 };
 
+/// An account's provider: a webhook gateway's `url`, with `secret` as its
+/// bearer token when set.
+struct provider_settings {
+  provider_kind kind = provider_kind::sim;
+  std::string url;
+  /// A credential: stored, never answered.
+  std::string secret;
+
+  friend bool operator==(const provider_settings&,
+                         const provider_settings&) = default;
+};
+
 struct sender_account {
   account_id id;
   workspace_id workspace;
@@ -201,6 +221,7 @@ struct sender_account {
   /// resume.
   std::optional<time_point> paused_until;
   time_point created_at{};
+  provider_settings provider;
 
   /// The account's own sending calendar (its window and days, no holidays).
   sending_calendar calendar() const {

@@ -59,6 +59,9 @@ namespace {
 
 enum account_flags : uint8_t {
   flag_paused_until = 1,
+  // A provider other than the simulated one: its kind, URL and secret follow
+  // the creation time (records written before it have none).
+  flag_provider = 2,
 };
 
 } // namespace
@@ -71,9 +74,12 @@ void encode_to(std::string& out, const sender_account& x) {
   w.d(l.spacing).d(l.jitter);
   w.s(l.window.start.count()).s(l.window.end.count()).byte(l.days.bits);
   w.u(l.invites_per_day).u(l.invites_per_week).u(l.messages_per_day);
-  w.e(x.status).byte(x.paused_until ? flag_paused_until : 0);
+  bool provider = x.provider.kind != provider_kind::sim;
+  w.e(x.status).byte((x.paused_until ? flag_paused_until : 0) |
+                     (provider ? flag_provider : 0));
   if (x.paused_until) w.t(*x.paused_until);
   w.t(x.created_at);
+  if (provider) w.e(x.provider.kind).str(x.provider.url).str(x.provider.secret);
 }
 
 decoded<sender_account> decode_sender_account(std::string_view bytes) {
@@ -98,9 +104,14 @@ decoded<sender_account> decode_sender_account(std::string_view bytes) {
   l.invites_per_week = r.unsigned_as<uint32_t>("limits.invites_per_week");
   l.messages_per_day = r.unsigned_as<uint32_t>("limits.messages_per_day");
   x.status = r.e<account_status>("status");
-  auto flags = r.flags("flags", flag_paused_until);
+  auto flags = r.flags("flags", flag_paused_until | flag_provider);
   if (flags & flag_paused_until) x.paused_until = r.t("paused_until");
   x.created_at = r.t("created_at");
+  if (flags & flag_provider) {
+    x.provider.kind = r.e<provider_kind>("provider.kind");
+    x.provider.url = r.str("provider.url");
+    x.provider.secret = r.str("provider.secret");
+  }
   return r.finish(std::move(x));
 }
 

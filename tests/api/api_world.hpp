@@ -14,6 +14,7 @@
 
 #include "actors/provider.hpp"
 #include "actors/runtime.hpp"
+#include "actors/webhook.hpp"
 #include "api/service.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/store.hpp"
@@ -55,15 +56,16 @@ class api_world {
     ro.deterministic = true;
     engine = std::make_unique<actors::runtime>(ro, time_, *db, *persister,
                                                metrics.get());
-    engine->add_channel(channel::email, &sim);
-    engine->add_channel(channel::linkedin, &sim);
-    register_stored(*registry, *senders, *campaigns, *engine);
+    engine->add_channel(channel::email, &delivery);
+    engine->add_channel(channel::linkedin, &delivery);
+    register_stored(*registry, *senders, *campaigns, *engine, &delivery,
+                    &hooks);
     ASSERT_TRUE(engine->recover().has_value());
     svc = std::make_unique<service>(
       service_options{std::string{admin}, max_body_},
       service_links{*db, *registry, *senders, *campaigns, *engine, time_,
                     manual, std::move(moved), [this] { engine->settle(); },
-                    metrics.get(), persister.get()});
+                    metrics.get(), persister.get(), &delivery, &hooks});
     svc->set_ready(true);
   }
 
@@ -80,6 +82,9 @@ class api_world {
   }
 
   actors::sim_provider sim;
+  // Accounts send through their webhook gateway, or `sim`.
+  actors::webhook_client hooks;
+  actors::account_providers delivery{sim};
   std::unique_ptr<storage::store> db;
   std::unique_ptr<tenants> registry;
   std::unique_ptr<accounts> senders;

@@ -1,5 +1,10 @@
 // Sender accounts and sequences, with the review before launch.
 
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "load-tests/http.hpp"
 #include "service_fixture.hpp"
 
 namespace herald::api::test {
@@ -73,6 +78,120 @@ TEST_F(Accounts, RejectsBadAccountsNamingTheFieldAndCreatesNothing) {
   EXPECT_NE(smtp.body().find("smtp provider is not built"), std::string::npos);
   auto list = account_call(http::verb::get, "/v1/accounts");
   EXPECT_TRUE(body(list).at("items").as_array().empty());
+}
+
+TEST_F(Accounts, CreatesAWebhookAccountAndNeverShowsItsSecret) {
+  auto res = account_call(http::verb::post, "/v1/accounts", R"({
+    "name": "gw", "channel": "email",
+    "provider": {"type": "webhook", "url": "http://127.0.0.1:9/send?x=1",
+                 "secret": "hush-hush"},
+    "limits": {"window": {"start": "00:00", "end": "24:00"}}})");
+  ASSERT_EQ(res.result(), http::status::created) << res.body();
+  EXPECT_EQ(res.body().find("hush-hush"), std::string::npos);
+  auto a = body(res);
+  std::string id{a.at("id").as_string()};
+  EXPECT_EQ(a.at("provider").at("type"), "webhook");
+  EXPECT_EQ(a.at("provider").at("url"), "http://127.0.0.1:9/send?x=1");
+  EXPECT_EQ(a.at("provider").at("secret_set"), true);
+  // All day: midnight to midnight.
+  EXPECT_EQ(a.at("limits").at("window").at("start"), "00:00");
+  EXPECT_EQ(a.at("limits").at("window").at("end"), "24:00");
+  open();
+  auto got = account_call(http::verb::get, "/v1/accounts/" + id);
+  ASSERT_EQ(got.result(), http::status::ok);
+  EXPECT_EQ(got.body().find("hush-hush"), std::string::npos);
+  EXPECT_EQ(body(got).at("provider").at("url"), "http://127.0.0.1:9/send?x=1");
+  EXPECT_EQ(body(got).at("limits").at("window").at("end"), "24:00");
+  // The secret is stored (a restart gives the gateway its token again).
+  auto stored = world.senders->find(parse_id<workspace_id>(ws_a).value(),
+                                    parse_id<account_id>(id).value());
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->provider.secret, "hush-hush");
+}
+
+TEST_F(Accounts, RejectsBadWebhookProvidersNamingTheField) {
+  auto post = [&](std::string provider) {
+    return account_call(http::verb::post, "/v1/accounts",
+                        R"({"name":"x","channel":"email","provider":)" +
+                          provider + "}");
+  };
+  EXPECT_EQ(field_of(post(R"({"type":"webhook"})")), "provider.url");
+  EXPECT_EQ(field_of(post(R"({"type":"webhook","url":"https://gw.test/"})")),
+            "provider.url");
+  EXPECT_EQ(field_of(post(R"({"type":"webhook","url":7})")), "provider.url");
+  EXPECT_EQ(field_of(post(R"({"type":"webhook","url":"http://gw.test",
+                              "secret":5})")),
+            "provider.secret");
+  EXPECT_EQ(field_of(post(R"({"type":"webhook","url":"http://gw.test",
+                              "host":"a"})")),
+            "provider.host");
+  EXPECT_EQ(field_of(post(R"({"type":"sim","url":"http://gw.test"})")),
+            "provider.url");
+  EXPECT_EQ(field_of(post(R"({"url":"http://gw.test"})")), "provider.type");
+  auto https = post(R"({"type":"webhook","url":"https://gw.test/"})");
+  EXPECT_NE(https.body().find("http://"), std::string::npos);
+  auto list = account_call(http::verb::get, "/v1/accounts");
+  EXPECT_TRUE(body(list).at("items").as_array().empty());
+}
+
+TEST_F(Sequences, AWebhookAccountSendsThroughItsGatewayAfterARestart) {
+  std::mutex mu;
+  std::vector<json::object> calls;
+  load::gateway gw{[&](const load::gateway_call& c) {
+    std::lock_guard lk{mu};
+    calls.push_back(json::parse(c.body).as_object());
+    return load::gateway_answer{};
+  }};
+  auto made = account_call(http::verb::post, "/v1/accounts",
+                           R"({"name":"gw","channel":"email",
+                               "provider":{"type":"webhook","url":")" +
+                             gw.url() + R"("},
+                               "limits":{"spacing_s":0,"jitter_s":0,
+                                 "window":{"start":"00:00","end":"24:00"}}})");
+  ASSERT_EQ(made.result(), http::status::created) << made.body();
+  std::string account{body(made).at("id").as_string()};
+  auto seq = account_call(http::verb::post, "/v1/sequences",
+                          R"({"name":"One","steps":[
+    {"channel":"email","delay_days":0,
+     "template":{"subject":"Hi {{first_name}}","body":"Hello"}}],
+    "senders":{"email":[")" +
+                            account + R"("]},
+    "schedule":{"mode":"relative","day_ms":1000}})");
+  ASSERT_EQ(seq.result(), http::status::created) << seq.body();
+  auto path = "/v1/sequences/" + std::string{body(seq).at("id").as_string()};
+  account_call(http::verb::post, path + "/steps/1/approve");
+  ASSERT_EQ(account_call(http::verb::post, path + "/launch").result(),
+            http::status::ok);
+  open(); // the account's gateway comes back from storage
+  auto imported = account_call(
+    http::verb::post, path + "/leads",
+    R"([{"external_id":"a","email":"ann@a.test","first_name":"Ann"},
+        {"external_id":"b","email":"bob@b.test","first_name":"Bob"}])");
+  ASSERT_EQ(imported.result(), http::status::ok) << imported.body();
+  // The gateway answers on the client's thread: waited for, in real time.
+  auto sent = [&] {
+    world.engine->settle();
+    while (auto next = world.engine->advance()) {
+      if (*next > time.now() + std::chrono::seconds{10}) break;
+      EXPECT_TRUE(time.set(std::max(*next, time.now())));
+    }
+    auto stats = body(account_call(http::verb::get, path + "/stats"));
+    return stats.at("steps").as_array()[0].at("sent").as_int64();
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (sent() < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  EXPECT_EQ(sent(), 2);
+  std::lock_guard lk{mu};
+  ASSERT_EQ(calls.size(), 2u);
+  std::set<std::string> subjects;
+  for (const auto& c : calls) {
+    EXPECT_EQ(c.at("account").as_string(), account);
+    EXPECT_EQ(c.at("step"), 1);
+    subjects.insert(std::string{c.at("subject").as_string()});
+  }
+  EXPECT_EQ(subjects, (std::set<std::string>{"Hi Ann", "Hi Bob"}));
+  EXPECT_TRUE(world.sim.sent().empty()); // nothing went to the simulation
 }
 
 TEST_F(Accounts, PauseResumeAndRevokeShowAtOnceAndSurviveARestart) {

@@ -53,6 +53,8 @@ inline sender_account full_account() {
   a.status = account_status::warned;
   a.paused_until = t0 + 24h;
   a.created_at = t0 - days_ms(40);
+  a.provider = provider_settings{provider_kind::webhook,
+                                 "http://127.0.0.1:8025/send", "s3cret"};
   return a;
 }
 
@@ -205,6 +207,7 @@ inline void expect_same(const sender_account& a, const sender_account& b) {
   EXPECT_EQ(a.status, b.status);
   EXPECT_EQ(a.paused_until, b.paused_until);
   EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.provider, b.provider);
 }
 
 inline void expect_same(const sequence& a, const sequence& b) {
@@ -349,6 +352,7 @@ inline record_case make_case(std::string_view record, const T& x,
 inline std::vector<record_case> all_cases() {
   auto blank_account = full_account();
   blank_account.paused_until.reset();
+  blank_account.provider = provider_settings{}; // the layout before providers
   auto uncapped = full_sequence();
   uncapped.new_leads_per_day.reset();
   uncapped.stop_on_colleague_reply = false;

@@ -25,6 +25,14 @@ TEST(Codec, AccountRoundTripsEveryField) {
   a.paused_until = time_point{}; // set, though to the epoch
   expect_round_trip(a, decode_sender_account);
   expect_round_trip(sender_account{}, decode_sender_account);
+  a.provider = provider_settings{}; // simulated: nothing written for it
+  auto hooked = a;
+  hooked.provider = full_account().provider;
+  // The kind, then the URL and the secret, each with its length.
+  EXPECT_EQ(encode(a).size() + 1 + (1 + hooked.provider.url.size()) +
+              (1 + hooked.provider.secret.size()),
+            encode(hooked).size());
+  expect_round_trip(a, decode_sender_account);
 }
 
 TEST(Codec, SequenceRoundTripsEveryField) {
