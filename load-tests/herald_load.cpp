@@ -4,6 +4,7 @@
 //                  [--durability sync|async] [--threads N] [--timeout-s N]
 //                  [--stall-s N]
 //   herald-load memory [--leads N] [--workspaces N] [--durability ...]
+//   herald-load w1 --http URL [--admin-token T]   (or --spawn-herald BIN)
 //
 // Both take --email-accounts N and --linkedin-accounts N (per workspace,
 // 1-499). memory also times a /metrics scrape over what it enrolled.
@@ -38,6 +39,7 @@
 #include "actors/runtime.hpp"
 #include "load-tests/process_stats.hpp"
 #include "load-tests/w1.hpp"
+#include "load-tests/w1_http.hpp"
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
 
@@ -74,6 +76,12 @@ struct options {
   int64_t max_pending_enrolls = -1;
   /// Actors kept for reuse (-1: the runtime's default).
   int64_t max_parked = -1;
+  /// W1 over HTTP: herald's URL, or a herald binary to start.
+  std::string http;
+  std::string spawn;
+  std::string admin_token;
+  int import_threads = 4;
+  bool histories = true;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -86,6 +94,8 @@ struct options {
     "N] [--passivate-after-ms N] [--max-pending-enrolls N] [--max-parked N] "
     "[--sends-csv "
     "FILE]\n"
+    "       herald-load w1 --http URL [--admin-token T] | --spawn-herald BIN "
+    "(W1 over the API; also --import-threads N, --histories on|off)\n"
     "       herald-load memory [--leads N] [--workspaces N] "
     "[--durability sync|async] [--threads N]\n"
     "       both: [--email-accounts N] [--linkedin-accounts N] (per "
@@ -136,6 +146,16 @@ options parse(int argc, char** argv) {
         o.max_pending_enrolls = std::stoll(value);
       else if (flag == "--max-parked")
         o.max_parked = std::stoll(value);
+      else if (flag == "--http")
+        o.http = value;
+      else if (flag == "--spawn-herald")
+        o.spawn = value;
+      else if (flag == "--admin-token")
+        o.admin_token = value;
+      else if (flag == "--import-threads")
+        o.import_threads = std::stoi(value);
+      else if (flag == "--histories" && (value == "on" || value == "off"))
+        o.histories = value == "on";
       else if (flag == "--mode" &&
                (value == "throughput" || value == "lateness"))
         o.mode = value;
@@ -574,6 +594,25 @@ int run_memory(const options& opt, storage::store& db,
 
 int main(int argc, char** argv) {
   auto opt = parse(argc, argv);
+  if (!opt.http.empty() || !opt.spawn.empty()) {
+    if (opt.workload != "w1") usage("--http and --spawn-herald run w1");
+    herald::load::w1_http_options h;
+    h.w1 = opt.w1;
+    h.mode = opt.mode;
+    h.url = opt.http;
+    h.spawn = opt.spawn;
+    h.admin_token = opt.admin_token;
+    if (h.admin_token.empty())
+      if (const char* t = std::getenv("HERALD_ADMIN_TOKEN")) h.admin_token = t;
+    h.durability =
+      opt.durability == storage::durability::sync ? "sync" : "async";
+    h.timeout_s = opt.timeout_s;
+    h.stall_s = opt.stall_s;
+    h.import_threads = opt.import_threads;
+    h.histories = opt.histories;
+    h.sends_csv = opt.sends_csv;
+    return herald::load::run_w1_http(h);
+  }
   std::random_device rd;
   auto dir = std::filesystem::temp_directory_path() /
              ("herald-load-" + std::to_string(rd()));
