@@ -154,17 +154,37 @@ json::object inbox_json(const storage::inbox_entry& x) {
 
 } // namespace
 
-std::optional<size_t>
+std::optional<service::delivered>
 service::deliver_and_wait(workspace_id ws, lead_id lead, actors::lead_event e,
-                          std::optional<time_point> back) {
-  auto done = std::make_shared<std::promise<size_t>>();
+                          std::optional<time_point> back,
+                          storage::write_set record) {
+  auto done = std::make_shared<std::promise<delivered>>();
   auto reached = done->get_future();
+  std::function<void(size_t)> applied = [done](size_t n) {
+    done->set_value({n, true});
+  };
+  if (!record.empty() && persister_ != nullptr) {
+    // Queued by the acknowledgement itself (on the engine's thread): this
+    // thread is woken once, when the record is durable.
+    applied =
+      [done, persister = persister_,
+       w = std::make_shared<storage::write_set>(std::move(record))](size_t n) {
+        persister->submit(std::move(*w), [done, n](const storage::status& ok) {
+          done->set_value({n, static_cast<bool>(ok)});
+        });
+      };
+  } else if (!record.empty()) {
+    applied =
+      [done, this,
+       w = std::make_shared<storage::write_set>(std::move(record))](size_t n) {
+        done->set_value({n, static_cast<bool>(db_.write(*w, true))});
+      };
+  }
   {
     // This thread waits anyway: the lead's index and its enrollments'
     // snapshots are read here, not on the I/O pool.
     actors::runtime::blocking_scope here;
-    engine_.deliver_to_lead(ws, lead, e, back,
-                            [done](size_t n) { done->set_value(n); });
+    engine_.deliver_to_lead(ws, lead, e, back, std::move(applied));
   }
   if (drive_)
     while (reached.wait_for(std::chrono::seconds{0}) !=
@@ -270,25 +290,8 @@ response service::post_event(const call& c) {
     : ev.type == event_type::bounce      ? actors::lead_event::bounce
     : ev.type == event_type::unsubscribe ? actors::lead_event::unsubscribe
                                          : actors::lead_event::invite_accepted;
-  size_t n = 0;
-  for (const auto& l : who) {
-    // Acknowledged once every enrollment of the lead applied it: a reply has
-    // halted the lead everywhere when this answers.
-    auto reached = deliver_and_wait(c.ws, l.id, kind, ev.return_date);
-    if (!reached)
-      return error(c.req, http::status::service_unavailable, "not_acknowledged",
-                   "the event did not reach every enrollment of the lead in "
-                   "time; send it again (it is idempotent)");
-    n += *reached;
-    // A colleague's enrollments are reached (each activated from storage)
-    // only when a launched sequence of the workspace stops on such a reply.
-    if (ev.type == event_type::reply && colleagues_matter) {
-      auto domain = storage::key::email_domain(l.email);
-      if (!domain.empty() && !free_mail(domain))
-        engine_.deliver_to_domain(
-          c.ws, domain, l.id, actors::lead_event::colleague_replied, nullptr);
-    }
-    if (ev.type == event_type::reply || ev.type == event_type::auto_reply) {
+  if (ev.type == event_type::reply || ev.type == event_type::auto_reply)
+    for (const auto& l : who) {
       storage::inbox_entry entry;
       entry.lead = l.id;
       if (ev.account) entry.account = *ev.account;
@@ -298,9 +301,31 @@ response service::post_event(const call& c) {
       record.put(storage::cf::inbox, storage::key::inbox(c.ws, received, l.id),
                  storage::encode(entry));
     }
+  size_t n = 0;
+  for (size_t i = 0; i < who.size(); ++i) {
+    const auto& l = who[i];
+    // Acknowledged once every enrollment of the lead applied it: a reply has
+    // halted the lead everywhere when this answers. The record follows the
+    // last lead's acknowledgement: it exists only once all of them applied
+    // the event.
+    auto reached = deliver_and_wait(c.ws, l.id, kind, ev.return_date,
+                                    i + 1 == who.size() ? std::move(record)
+                                                        : storage::write_set{});
+    if (!reached)
+      return error(c.req, http::status::service_unavailable, "not_acknowledged",
+                   "the event did not reach every enrollment of the lead in "
+                   "time; send it again (it is idempotent)");
+    if (!reached->written) return storage_failed(c.req);
+    n += reached->enrollments;
+    // A colleague's enrollments are reached (each activated from storage)
+    // only when a launched sequence of the workspace stops on such a reply.
+    if (ev.type == event_type::reply && colleagues_matter) {
+      auto domain = storage::key::email_domain(l.email);
+      if (!domain.empty() && !free_mail(domain))
+        engine_.deliver_to_domain(
+          c.ws, domain, l.id, actors::lead_event::colleague_replied, nullptr);
+    }
   }
-  if (auto ok = write_durably(std::move(record)); !ok)
-    return storage_failed(c.req);
   return accepted(false, n);
 }
 

@@ -160,9 +160,20 @@ class service {
   response list_unsubscribes(const call& c);
   /// Delivers `e` to every enrollment of `lead` and waits until each applied
   /// it: how many there were, or nullopt when that took too long.
-  std::optional<size_t> deliver_and_wait(workspace_id ws, lead_id lead,
-                                         actors::lead_event e,
-                                         std::optional<time_point> back);
+  // How an event reached a lead: its enrollments that applied it, and
+  // whether the record written after them (if any) was.
+  struct delivered {
+    size_t enrollments = 0;
+    bool written = true;
+  };
+  // Delivers `e` to every enrollment of `lead` and waits until they applied
+  // it; then `record` (when not empty) goes to the group commit from the last
+  // acknowledgement, and the wait ends when it is durable: one wait for both.
+  // Nullopt: not acknowledged in time.
+  std::optional<delivered> deliver_and_wait(workspace_id ws, lead_id lead,
+                                            actors::lead_event e,
+                                            std::optional<time_point> back,
+                                            storage::write_set record = {});
   /// The do-not-contact entry (the address or its domain) that names
   /// `email`, if any.
   std::optional<std::string> blocked(workspace_id ws,
