@@ -8,9 +8,9 @@
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -35,10 +35,10 @@ class server::impl {
  public:
   impl(server_options options, service& handler)
     : options_(std::move(options)), handler_(handler),
-      ioc_(static_cast<int>(options_.threads)),
-      // On a strand: an accept's completion (which starts the next accept)
-      // and stop()'s close must not run at once on two threads.
-      acceptor_(net::make_strand(ioc_)) {}
+      pool_(make_pool(std::max<size_t>(1, options_.threads))),
+      // On the first thread only: an accept's completion (which starts the
+      // next accept) and stop()'s close never run at once.
+      acceptor_(pool_.front()->get_executor()) {}
 
   result<uint16_t, std::string> start();
   void stop();
@@ -55,9 +55,24 @@ class server::impl {
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
 
+  // One io_context per thread, each connection on one of them for its whole
+  // life: its reads, handler and writes run on one thread, and no thread is
+  // woken for another's work (with one shared io_context, every completion
+  // could wake an idle thread: most of an import's CPU was threads switching).
+  // A handler that waits blocks only its own thread's connections.
+  using work_guard = net::executor_work_guard<net::io_context::executor_type>;
+  static std::vector<std::unique_ptr<net::io_context>> make_pool(size_t n) {
+    std::vector<std::unique_ptr<net::io_context>> pool;
+    for (size_t i = 0; i < n; ++i)
+      pool.push_back(std::make_unique<net::io_context>(1));
+    return pool;
+  }
+
   server_options options_;
   service& handler_;
-  net::io_context ioc_;
+  std::vector<std::unique_ptr<net::io_context>> pool_;
+  std::vector<work_guard> busy_; // keeps each thread running until stop()
+  size_t next_ = 0;              // the context the next connection gets
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -70,7 +85,7 @@ class server::impl {
 namespace {
 
 // One connection: read a request, answer it, again while kept alive. Its
-// handlers run on its strand, one at a time.
+// handlers run on its io_context's one thread, one at a time.
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket&& socket, server::impl& owner)
@@ -323,14 +338,18 @@ result<uint16_t, std::string> server::impl::start() {
            std::to_string(options_.port) + ": " + ec.message();
   port_ = acceptor_.local_endpoint().port();
   do_accept();
-  for (size_t i = 0; i < std::max<size_t>(1, options_.threads); ++i)
-    threads_.emplace_back([this] { ioc_.run(); });
+  for (auto& ioc : pool_) {
+    busy_.emplace_back(ioc->get_executor());
+    threads_.emplace_back([&ioc = *ioc] { ioc.run(); });
+  }
   started_ = true;
   return port_;
 }
 
 void server::impl::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_),
+  // Connections go to the threads in turn.
+  auto& ioc = *pool_[next_++ % pool_.size()];
+  acceptor_.async_accept(ioc.get_executor(),
                          beast::bind_front_handler(&impl::on_accept, this));
 }
 
@@ -362,7 +381,8 @@ void server::impl::stop() {
       if (auto s = w.lock()) s->stop();
   }
   // Returns once the acceptor and every session are done: nothing else keeps
-  // the io_context running.
+  // the threads running.
+  busy_.clear();
   for (auto& t : threads_)
     t.join();
   threads_.clear();
