@@ -484,10 +484,10 @@ class service::importer final : public lead_stream {
   // Writes the batch's leads and memberships durably, then enrolls them.
   void flush() {
     if (writes_.empty() || failed_) return;
-    // Through the group commit, which writes a round's keys in order: the
-    // memtable inserts of a batch are then cheap (RocksDB reuses its place
-    // in the skip list), and the fsync is shared.
-    if (auto ok = s_.write_durably(std::move(writes_)); !ok) return fail();
+    // On this thread, in key order (the memtable inserts of a batch are then
+    // cheap: RocksDB reuses its place in the skip list), beside the group
+    // commit's writer, which writes the enrollments' snapshots meanwhile.
+    if (auto ok = s_.write_batch(writes_); !ok) return fail();
     writes_ = {};
     for (auto& [e, contact] : batch_)
       if (s_.engine_.enroll(e, std::move(contact), false, true)) ++enrolled_;

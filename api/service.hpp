@@ -183,6 +183,9 @@ class service {
   // Writes `w` durably (through the group commit when there is one) and
   // waits for it.
   storage::status write_durably(storage::write_set w);
+  // Writes `w` durably on this thread, beside the group commit (nothing
+  // queued there must come first).
+  storage::status write_batch(const storage::write_set& w);
   // Counts a request of `found` (none: no route matched) answered `status`
   // after `seconds`.
   void count_request(const route* found, unsigned status, double seconds);

@@ -1,7 +1,9 @@
 #include "storage/group_commit.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <functional>
 #include <future>
 
 #include <prometheus/counter.h>
@@ -60,14 +62,14 @@ uint64_t key_bits(std::string_view key, size_t at, size_t n) {
 /// deletion keeps its order: the range must not cover a put that came after.
 rocksdb::Status append_in_key_order(const store::impl& db,
                                     rocksdb::WriteBatch& batch,
-                                    const auto& round) {
+                                    const auto& sets) {
   thread_local std::vector<mutation> all;
   thread_local std::vector<place> order;
   all.clear();
   order.clear();
   bool ranged = false;
-  for (const auto& r : round)
-    r.set.for_each(
+  for (const write_set& set : sets)
+    set.for_each(
       [&](write_set::op o, cf c, std::string_view k, std::string_view v) {
         ranged = ranged || o == write_set::op::erase_range;
         auto at = static_cast<uint32_t>(all.size());
@@ -191,7 +193,11 @@ void group_commit::write_round(std::vector<request>& round) {
     mutations += r.set.count();
     bytes += r.set.bytes();
   }
-  rocksdb::Status st = append_in_key_order(db, batch, round);
+  thread_local std::vector<std::reference_wrapper<const write_set>> sets;
+  sets.clear();
+  for (const auto& r : round)
+    sets.push_back(std::cref(r.set));
+  rocksdb::Status st = append_in_key_order(db, batch, sets);
   if (st.ok() && batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.mode == durability::sync;
@@ -220,6 +226,22 @@ void group_commit::write_round(std::vector<request>& round) {
   for (auto& r : round)
     if (r.callback) r.callback(result);
   round.clear();
+}
+
+status group_commit::write_now(const write_set& w) {
+  if (w.empty()) return done{};
+  auto& db = db_.internals();
+  thread_local rocksdb::WriteBatch batch;
+  batch.Clear();
+  std::array<std::reference_wrapper<const write_set>, 1> one{std::cref(w)};
+  rocksdb::Status st = append_in_key_order(db, batch, one);
+  if (st.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.mode == durability::sync;
+    st = db.db->Write(wo, &batch);
+  }
+  if (!st.ok()) return translate(st, "write");
+  return done{};
 }
 
 void group_commit::run() {
