@@ -105,14 +105,18 @@ bool involves_account(history_event what) {
 
 // True when nothing is under way for `e` and its next timer, if any, is far
 // enough away to leave memory until then.
-bool idle(const enrollment_actor_state& st, time_point now) {
-  switch (st.e.phase) {
+bool idle(const enrollment& e, duration passivate_after, time_point now) {
+  switch (e.phase) {
     case enrollment_phase::done: return true;
     case enrollment_phase::waiting:
     case enrollment_phase::waiting_invite:
-      return st.e.paused || st.e.due - now >= st.env.passivate_after;
+      return e.paused || e.due - now >= passivate_after;
     default: return false;
   }
+}
+
+bool idle(const enrollment_actor_state& st, time_point now) {
+  return idle(st.e, st.env.passivate_after, now);
 }
 
 // Leaves memory if idle: the directory activates a new actor from the snapshot
@@ -142,6 +146,61 @@ void call_provider(self_pointer self, const fx::send& s);
 void on_outcome(self_pointer self, uint16_t step, uint16_t attempt,
                 send_outcome outcome);
 
+// Carries out what an enrollment needs no actor for: a timer armed in its
+// shard's wheel, a history line (kept in the snapshot, or written apart past
+// its limit), the counters and metrics. False for any other effect, and for a
+// timer when the shard's state is not at hand: the caller's to carry out.
+// Sets `snapshot` when the effect is a durable point.
+bool carry_out(enrollment_actor_state& st, const transition& t,
+               const effect& effect, storage::write_set& w, bool& snapshot) {
+  const auto ws = st.e.workspace;
+  const auto id = st.e.id;
+  if (const auto* x = std::get_if<fx::arm_timer>(&effect)) {
+    if (st.env.shard_state == nullptr) return false;
+    arm_timer(*st.env.shard_state,
+              timer_entry{id.value, to_ms(x->due), x->generation});
+    snapshot = true;
+    return true;
+  }
+  if (const auto* x = std::get_if<fx::record>(&effect)) {
+    if (st.env.counters != nullptr) st.env.counters->recorded(x->step, x->what);
+    if (st.env.metrics != nullptr && x->what == history_event::skipped)
+      st.env.metrics->skipped(x->why);
+    storage::history_entry line{id, x->step, x->what, x->why, {}, x->at};
+    if (involves_account(x->what) && x->step < st.sequence->seq.steps.size())
+      line.account =
+        t.next.sender(account_channel(st.sequence->seq.steps[x->step].channel));
+    if (st.history.size() < storage::snapshot_history_limit)
+      st.history.push_back(line);
+    else
+      w.put(storage::cf::history,
+            storage::key::history(ws, st.e.lead, x->at, id, x->step, x->what),
+            storage::encode(line));
+    snapshot = true;
+    return true;
+  }
+  if (std::holds_alternative<fx::halt>(effect)) {
+    snapshot = true;
+    return true;
+  }
+  return false;
+}
+
+// Takes the transition's new state, and writes it as the snapshot when
+// `snapshot` says the transition was a durable point.
+void take(enrollment_actor_state& st, const transition& t, bool snapshot,
+          storage::write_set& w) {
+  if (st.env.counters != nullptr) st.env.counters->moved(st.e, t.next);
+  st.e = t.next;
+  if (!snapshot) return;
+  // Reused: the write set copies it (no allocation per durable point).
+  thread_local std::string value;
+  value.clear();
+  storage::encode_to(value, st.e, st.history);
+  w.put(storage::cf::enrollments,
+        storage::key::enrollment_fixed(st.e.workspace, st.e.id).view(), value);
+}
+
 // Runs one event through the machine and carries out its effects.
 void apply(self_pointer self, const event& ev) {
   auto& st = self->state;
@@ -150,7 +209,6 @@ void apply(self_pointer self, const event& ev) {
   // A change without effects (a pause, an acceptance) is a durable point too.
   bool snapshot = t.effects.empty() && !(t.next == st.e);
   if (t.effects.empty() && !snapshot) return;
-  const auto ws = st.e.workspace;
   const auto id = st.e.id;
   storage::write_set w;
   std::optional<std::pair<uint16_t, uint16_t>> intent;
@@ -163,16 +221,13 @@ void apply(self_pointer self, const event& ev) {
   // slot and the provider call itself are not durable points: after a crash
   // the step fires again, or the intent says a call may be under way.
   for (const auto& effect : t.effects) {
+    if (carry_out(st, t, effect, w, snapshot)) continue;
     std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, fx::arm_timer>) {
-          if (st.env.shard_state != nullptr)
-            arm_timer(*st.env.shard_state,
-                      timer_entry{id.value, to_ms(x.due), x.generation});
-          else
-            self->send(st.env.shard, arm_atom::value, id.value, to_ms(x.due),
-                       x.generation);
+          self->send(st.env.shard, arm_atom::value, id.value, to_ms(x.due),
+                     x.generation);
           snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::request_slot>) {
           // A slot free now and nobody queued before us: taken in this job,
@@ -197,40 +252,11 @@ void apply(self_pointer self, const event& ev) {
           snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::send>) {
           to_send = x;
-        } else if constexpr (std::is_same_v<T, fx::record>) {
-          if (st.env.counters != nullptr)
-            st.env.counters->recorded(x.step, x.what);
-          if (st.env.metrics != nullptr && x.what == history_event::skipped)
-            st.env.metrics->skipped(x.why);
-          storage::history_entry line{id, x.step, x.what, x.why, {}, x.at};
-          if (involves_account(x.what) &&
-              x.step < st.sequence->seq.steps.size())
-            line.account = t.next.sender(
-              account_channel(st.sequence->seq.steps[x.step].channel));
-          if (st.history.size() < storage::snapshot_history_limit)
-            st.history.push_back(line);
-          else
-            w.put(
-              storage::cf::history,
-              storage::key::history(ws, st.e.lead, x.at, id, x.step, x.what),
-              storage::encode(line));
-          snapshot = true;
-        } else if constexpr (std::is_same_v<T, fx::halt>) {
-          snapshot = true;
         }
       },
       effect);
   }
-  if (st.env.counters != nullptr) st.env.counters->moved(st.e, t.next);
-  st.e = t.next;
-  if (snapshot) {
-    // Reused: the write set copies it (no allocation per durable point).
-    thread_local std::string value;
-    value.clear();
-    storage::encode_to(value, st.e, st.history);
-    w.put(storage::cf::enrollments,
-          storage::key::enrollment_fixed(ws, id).view(), value);
-  }
+  take(st, t, snapshot, w);
   if (!w.empty()) {
     auto number = ++st.writes;
     storage::completion done;
@@ -336,6 +362,25 @@ void assign(enrollment_actor_state& st, enrollment_assignment a) {
   st.ctx.lead_has_email = !is_blank(st.contact->email);
   st.ctx.lead_has_linkedin = !is_blank(st.contact->linkedin_url);
   st.writes = st.reported = 0;
+}
+
+bool apply_idle(enrollment_actor_state& st, const event& ev,
+                storage::write_set& w) {
+  if (st.env.shard_state == nullptr) return false;
+  job_clock clock{st};
+  auto now = now_of(st);
+  auto t = apply_event(st.e, st.ctx, ev, now);
+  for (const auto& effect : t.effects)
+    if (!std::holds_alternative<fx::record>(effect) &&
+        !std::holds_alternative<fx::halt>(effect) &&
+        !std::holds_alternative<fx::arm_timer>(effect))
+      return false;
+  if (!idle(t.next, st.env.passivate_after, now)) return false;
+  bool snapshot = t.effects.empty() && !(t.next == st.e);
+  for (const auto& effect : t.effects)
+    carry_out(st, t, effect, w, snapshot);
+  take(st, t, snapshot, w);
+  return true;
 }
 
 void reassign(const enrollment_actor& a, enrollment_assignment next) {

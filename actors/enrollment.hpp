@@ -192,6 +192,18 @@ struct enrollment_actor_state {
   static inline const char* name = "herald.enrollment";
 };
 
+/// Gives `st` its enrollment (an actor's state at spawn or reassignment, or
+/// one without an actor for apply_idle()).
+void assign(enrollment_actor_state& st, enrollment_assignment a);
+
+/// Applies `ev` to the enrollment in `st` (assigned, without an actor) when it
+/// needs none: the transition only records, halts or arms a timer in the
+/// shard's wheel, and leaves the enrollment idle. `w` then holds what to write
+/// (its snapshot, and history past the snapshot's limit; empty when nothing
+/// changed). False when an actor must apply it: nothing in `st` changed.
+bool apply_idle(enrollment_actor_state& st, const event& ev,
+                storage::write_set& w);
+
 /// Hands a kept actor (taken from the directory's pool) its next enrollment:
 /// the actor takes it up in its own job, before the messages sent to it after
 /// this call. Late messages for its last enrollment may run meanwhile; they

@@ -15,6 +15,7 @@
 #include "actors/scheduler.hpp"
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
+#include "storage/recovery.hpp"
 
 namespace herald::actors {
 
@@ -290,22 +291,63 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   if (stopped_ || directory_.count(e.id.value) > 0 ||
       (e.id.value & account_timer_bit) != 0)
     return false;
+  if (sequences_.count(e.sequence.value) == 0)
+    throw std::invalid_argument{"enrollment of an unknown sequence"};
+  // Before its first transition, which moves it from here.
+  if (auto* c = counters_of(e.sequence)) c->entered(e);
+  entry x;
+  x.ws = e.workspace;
+  storage::write_set first;
+  if (options_.in_place && contact &&
+      enroll_in_place(e, contact, lead_replied, x, first)) {
+    // Passive from the start: activations wait until its first snapshot,
+    // queued after its index entries, is durable. Queued once mu_ is let go
+    // (a refused write completes at once, and written() takes mu_).
+    directory_.emplace(e.id.value, x);
+    enrolled_in_place_.fetch_add(1, std::memory_order_relaxed);
+    lk.unlock();
+    // submit(): the caller waits while the group commit's queue is full, as
+    // it waits for pending first jobs on the actors' way.
+    if (!w.empty()) persister_.submit(std::move(w), nullptr);
+    if (!first.empty())
+      persister_.submit(std::move(first),
+                        [this, id = e.id](const storage::status& ok) {
+                          written(id, 1, static_cast<bool>(ok));
+                        });
+    return true;
+  }
   auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
   if (!w.empty()) persister_.post(std::move(w), nullptr);
-  // Counted once the actor exists (spawning throws for an unknown sequence);
-  // it counts itself off in its first job, which cannot run before the
-  // message below.
+  // Counted once the actor exists; it counts itself off in its first job,
+  // which cannot run before the message below.
   if (counted) pending_enrolls_.fetch_add(1);
-  entry x;
   x.actor = a;
-  x.ws = e.workspace;
   directory_.emplace(e.id.value, x);
   ++resident_;
-  // Before its first job, which moves it from here.
-  if (auto* c = counters_of(e.sequence)) c->entered(e);
   // Sent under the lock, like every routed input: the enrollment comes first
   // in its mailbox, before any event routed to it.
   caf::anon_send(a, enroll_atom::value, lead_replied);
+  return true;
+}
+
+// mu_ held. An enrollment whose first step is far off needs no actor: its
+// first transition (a timer armed, a snapshot) is made here, and `x` and
+// `first` say what the directory and storage get. False (nothing changed)
+// when it needs an actor from the start.
+bool runtime::enroll_in_place(const enrollment& e,
+                              const std::shared_ptr<const lead>& contact,
+                              bool lead_replied, entry& x,
+                              storage::write_set& first) {
+  auto seq = sequences_.find(e.sequence.value);
+  enrollment_actor_state st;
+  assign(st, {{e, {}},
+              seq->second.first,
+              contact,
+              zone_of(*contact, seq->second.second),
+              links(e)});
+  if (!apply_idle(st, ev::enrolled{lead_replied}, first)) return false;
+  x.armed = storage::is_armed(st.e) ? st.e.generation : 0;
+  x.needed = first.empty() ? 0 : 1;
   return true;
 }
 
@@ -534,6 +576,7 @@ runtime::totals runtime::stats() const {
   t.deferred_activations = deferred_activations_;
   t.reused = reused_.load();
   t.parked = parked_count();
+  t.enrolled_in_place = enrolled_in_place_.load();
   return t;
 }
 

@@ -207,6 +207,8 @@ class runtime final : public enrollment_directory {
     uint64_t reused = 0;
     /// Actors kept for reuse now.
     size_t parked = 0;
+    /// Enrollments passive from the start: their first step was far off.
+    uint64_t enrolled_in_place = 0;
   };
   totals stats() const;
 
@@ -269,6 +271,9 @@ class runtime final : public enrollment_directory {
                         std::optional<time_point> back,
                         std::function<void(size_t)> applied);
   void route(const fired_timers& fired);
+  bool enroll_in_place(const enrollment& e,
+                       const std::shared_ptr<const lead>& contact,
+                       bool lead_replied, entry& x, storage::write_set& first);
   // Runs `job` on the I/O pool, or here inside a blocking_scope.
   template<class F>
   void run_io(F&& job) {
@@ -355,6 +360,7 @@ class runtime final : public enrollment_directory {
   std::vector<kept_actor> parked_;
   size_t parked_count() const;
   std::atomic<uint64_t> reused_{0};
+  std::atomic<uint64_t> enrolled_in_place_{0};
   uint64_t deferred_activations_ = 0;
 
   std::mutex ticker_mu_;

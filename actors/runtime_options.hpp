@@ -31,6 +31,11 @@ struct runtime_options {
   /// An idle enrollment leaves memory when its next timer is at least this
   /// far away (a halted one at once); duration::max(): never.
   duration passivate_after = std::chrono::seconds{60};
+  /// An enrollment whose first step is at least passivate_after away starts
+  /// passive, without an actor: enroll() writes its snapshot and arms its
+  /// timer. False: every enrollment's first transition is an actor's (the
+  /// tests of the actors' own passivation and reuse).
+  bool in_place = true;
   /// Actors of enrollments that left memory are kept for the next enrollment
   /// or activation (terminating one costs CAF 0.17 a hand-off to its clock
   /// thread, and spawning one more): up to `max_parked`, beyond which they

@@ -169,7 +169,9 @@ service::deliver_and_wait(workspace_id ws, lead_id lead, actors::lead_event e,
     applied =
       [done, persister = persister_,
        w = std::make_shared<storage::write_set>(std::move(record))](size_t n) {
-        persister->submit(std::move(*w), [done, n](const storage::status& ok) {
+        // post(), not submit(): this runs on the engine's threads, which
+        // never wait for the queue's room.
+        persister->post(std::move(*w), [done, n](const storage::status& ok) {
           done->set_value({n, static_cast<bool>(ok)});
         });
       };

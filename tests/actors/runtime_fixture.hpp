@@ -72,10 +72,14 @@ class Runtime : public ::testing::Test {
   }
 
   // Enrollments leave memory when their next step is an hour or more away.
-  void start_passivating(int first_delay_days, size_t max_parked = 4096) {
+  // `in_place` false: every enrollment starts with an actor (for the
+  // tests of actors leaving memory and being reused).
+  void start_passivating(int first_delay_days, size_t max_parked = 4096,
+                         bool in_place = true) {
     runtime_options o;
     o.passivate_after = std::chrono::hours{1};
     o.max_parked = max_parked;
+    o.in_place = in_place;
     start(first_delay_days, o);
   }
 

@@ -32,9 +32,11 @@ TEST_F(Runtime, RunsEverySequenceToTheEndAndLeavesNothingResident) {
 TEST_F(Runtime, IdleEnrollmentsLeaveMemoryAndComeBackWhenDue) {
   start_passivating(3);
   enroll(10);
-  // Their first step is three days away: snapshots and timers only.
+  // Their first step is three days away: snapshots and timers only, written
+  // by enroll() itself (no actor).
   EXPECT_EQ(rt->stats().resident, 0u);
-  EXPECT_EQ(rt->stats().passivations, 10u);
+  EXPECT_EQ(rt->stats().enrolled_in_place, 10u);
+  EXPECT_EQ(rt->stats().passivations, 0u);
   EXPECT_EQ(linkedin.count(), 0u);
   run_until(clock.now() + days_ms(3));
   EXPECT_EQ(linkedin.count(), 10u);
@@ -69,7 +71,7 @@ class RuntimeReuse : public Runtime,
 
 TEST_P(RuntimeReuse, ReusedActorsCarryNothingOfTheirLastEnrollment) {
   const size_t max_parked = GetParam();
-  start_passivating(3, max_parked);
+  start_passivating(3, max_parked, false);
   enroll(10);
   EXPECT_EQ(rt->stats().resident, 0u);
   run_to_the_end();
@@ -100,8 +102,16 @@ TEST_P(RuntimeReuse, ReusedActorsCarryNothingOfTheirLastEnrollment) {
 INSTANTIATE_TEST_SUITE_P(KeptOrNot, RuntimeReuse,
                          ::testing::Values(size_t{0}, size_t{4096}));
 
+// Enrollments that left memory as actors, or were passive from the start
+// (enrolled in place): the same guarantees either way.
+class RuntimeInPlace : public Runtime,
+                       public ::testing::WithParamInterface<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(ActorsOrInPlace, RuntimeInPlace,
+                         ::testing::Values(false, true));
+
 TEST_F(Runtime, AnEnrollmentIsNotGivenBackTheActorItLeft) {
-  start_passivating(3);
+  start_passivating(3, 4096, false);
   enroll(2); // both passive, their actors kept
   EXPECT_EQ(rt->stats().parked, 2u);
   // Enrollment 2 left last; enrollment 1 gets its actor, not its own.
@@ -122,6 +132,7 @@ TEST_F(Runtime, KeptActorsBeyondTheIdleKeepQuitWhenTrimmed) {
   o.passivate_after = std::chrono::hours{1};
   o.max_parked = 8;
   o.keep_parked = 3;
+  o.in_place = false;
   start(3, o);
   enroll(10); // all passive at once: 8 kept, 2 quit
   EXPECT_EQ(rt->stats().parked, 8u);
@@ -159,9 +170,22 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   EXPECT_FALSE(
     rt->enroll(enrollment_of(3, 3), std::make_shared<lead>(), false));
   rt->settle();
+  // Passive from the start (enrolled without an actor), activated for it.
+  EXPECT_EQ(rt->stats().enrolled_in_place, 3u);
   EXPECT_EQ(rt->stats().activations, 1u);
   EXPECT_EQ(stored(2).state, enrollment_state::replied);
   EXPECT_EQ(rt->stats().resident, 0u);
+  // Its history has the reply.
+  auto history = storage::read_lead_history(*db, workspace_id{1}, lead_id{2});
+  ASSERT_TRUE(history);
+  ASSERT_FALSE(history->empty());
+  EXPECT_EQ(history->back().what, history_event::halted);
+  EXPECT_EQ(history->back().why, history_reason::reply);
+  // The figures moved with it.
+  auto figures = rt->figures(sequence_id{1});
+  ASSERT_TRUE(figures);
+  EXPECT_EQ(figures->states[static_cast<size_t>(enrollment_state::replied)],
+            1u);
   run_to_the_end();
   for (const auto& [key, times] : sends())
     EXPECT_NE(key.first, 2u) << "a replied lead got step " << key.second;
@@ -174,11 +198,12 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   EXPECT_EQ(rt->stats().activations, 1u + 2 * 4);
 }
 
-TEST_F(Runtime, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
-  start_passivating(3);
+TEST_P(RuntimeInPlace, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
+  start_passivating(3, 4096, GetParam());
   ASSERT_TRUE(rt->enroll(enrollment_of(1, 1), store_leads(1, 1)[0], false));
   // Actors only: the enrollment snapshot waits in the group commit's queue,
-  // and the idle actor has already left memory.
+  // and the idle enrollment is passive (its actor left memory, or it never
+  // had one).
   sched().run();
   EXPECT_EQ(rt->stats().resident, 0u);
   EXPECT_GT(gc->backlog_bytes(), 0u);
@@ -197,8 +222,8 @@ TEST_F(Runtime, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
   EXPECT_EQ(email.count() + linkedin.count(), 0u);
 }
 
-TEST_F(Runtime, AFailedLastSnapshotIsNotActivatedFromAnOlderOne) {
-  start_passivating(3);
+TEST_P(RuntimeInPlace, AFailedLastSnapshotIsNotActivatedFromAnOlderOne) {
+  start_passivating(3, 4096, GetParam());
   enroll(1); // its first snapshot durable, and passive
   ASSERT_EQ(rt->stats().resident, 0u);
   // The group commit refuses every write from now on. The reply activates
@@ -428,6 +453,7 @@ TEST(RuntimeIntake, EnrollWaitsWhileTooManyWaitForTheirFirstJob) {
   o.io_threads = 1;
   o.max_pending_enrolls = 2;
   o.passivate_after = std::chrono::hours{1};
+  o.in_place = false; // each enrollment's first job is an actor's
   runtime rt{o, clock, *db, gc};
   sim_provider delivery;
   rt.add_channel(channel::email, &delivery);
