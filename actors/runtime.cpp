@@ -339,6 +339,14 @@ bool runtime::enroll_in_place(const enrollment& e,
                               bool lead_replied, entry& x,
                               storage::write_set& first) {
   auto seq = sequences_.find(e.sequence.value);
+  // On the relative schedule the first step is due its delay after now: when
+  // that is sooner than passivate_after, an actor takes it, and nothing is
+  // built here for nothing (W1's enrollments, due at once).
+  const auto& s = seq->second.first->seq;
+  if (!lead_replied && s.schedule.mode == schedule_mode::relative &&
+      !s.steps.empty() &&
+      s.schedule.day * s.steps.front().delay_days < options_.passivate_after)
+    return false;
   enrollment_actor_state st;
   assign(st, {{e, {}},
               seq->second.first,
