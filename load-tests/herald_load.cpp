@@ -40,6 +40,7 @@
 #include "load-tests/process_stats.hpp"
 #include "load-tests/w1.hpp"
 #include "load-tests/w1_http.hpp"
+#include "load-tests/w1_report.hpp"
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
 
@@ -212,11 +213,6 @@ class w1_provider final : public provider {
   std::mutex mu_;
   std::atomic<uint64_t> sends_{0};
 };
-
-boost::json::object stats_json(const herald::load::lateness_stats& s) {
-  return {{"n", s.n},     {"min", s.min},   {"p50", s.p50}, {"p90", s.p90},
-          {"p99", s.p99}, {"p999", s.p999}, {"max", s.max}, {"mean", s.mean}};
-}
 
 // The W1 world inside a runtime: per workspace, accounts with every limit off
 // and the W1 sequence on the relative schedule (its first step `first_delay`
@@ -391,29 +387,20 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
   double wall_s =
     span ? static_cast<double>(span->second - to_ms(start)) / 1000.0 : 0.0;
   auto sends = recorder.sends();
-  boost::json::object by_step;
-  for (int s = 1; s <= herald::load::w1_steps; ++s)
-    by_step[std::to_string(s)] = stats_json(recorder.lateness(s));
-  auto late = stats_json(recorder.lateness());
-  late["by_step"] = std::move(by_step);
+  auto late = herald::load::lateness_json(recorder);
+  auto config = herald::load::config_json(c);
+  config["threads"] = opt.threads;
+  config["scheduler"] = opt.caf_work_stealing ? "caf" : "herald";
+  config["max_pending_enrolls"] = opt.max_pending_enrolls;
+  config["max_parked"] = opt.max_parked;
+  config["cores"] = std::thread::hardware_concurrency();
   boost::json::object report{
     {"harness", "herald"},
     {"workload", "w1"},
     {"mode", opt.mode},
     {"durability",
      opt.durability == storage::durability::sync ? "sync" : "async"},
-    {"config",
-     {{"leads", c.leads},
-      {"workspaces", c.workspaces},
-      {"email_accounts", c.email_accounts},
-      {"linkedin_accounts", c.linkedin_accounts},
-      {"reply_pct", c.reply_pct},
-      {"day_ms", c.day_ms},
-      {"threads", opt.threads},
-      {"scheduler", opt.caf_work_stealing ? "caf" : "herald"},
-      {"max_pending_enrolls", opt.max_pending_enrolls},
-      {"max_parked", opt.max_parked},
-      {"cores", std::thread::hardware_concurrency()}}},
+    {"config", std::move(config)},
     {"expected_sends", expectation.sends},
     {"repliers", expectation.repliers},
     {"sends", sends},
@@ -427,12 +414,7 @@ int run_w1(const options& opt, storage::group_commit& gc, runtime& rt,
      sends > 0 ? cpu * 1e6 / static_cast<double>(sends) : 0.0},
     {"runtime", runtime_json(totals)},
     {"group_commit", commit_json(gc.stats())},
-    {"invariants",
-     {{"sends_after_reply", inv.sends_after_reply},
-      {"duplicate_sends", inv.duplicate_sends},
-      {"missing_sends", inv.missing_sends},
-      {"unexpected_sends", inv.unexpected_sends},
-      {"ok", inv.ok()}}},
+    {"invariants", herald::load::invariants_json(inv)},
   };
   std::cout << boost::json::serialize(report) << std::endl;
   std::fprintf(

@@ -26,6 +26,7 @@
 
 #include "load-tests/http.hpp"
 #include "load-tests/process_stats.hpp"
+#include "load-tests/w1_report.hpp"
 
 namespace herald::load {
 
@@ -261,11 +262,6 @@ std::string import_body(const w1_config& c, uint32_t w) {
   return body;
 }
 
-json::object stats_json(const lateness_stats& s) {
-  return {{"n", s.n},     {"min", s.min},   {"p50", s.p50}, {"p90", s.p90},
-          {"p99", s.p99}, {"p999", s.p999}, {"max", s.max}, {"mean", s.mean}};
-}
-
 } // namespace
 
 int run_w1_http(const w1_http_options& o) {
@@ -468,11 +464,10 @@ int run_w1_http(const w1_http_options& o) {
   double wall_s =
     span ? static_cast<double>(span->second - start_ms) / 1000.0 : 0.0;
   auto n = recorder.sends();
-  json::object by_step;
-  for (int s = 1; s <= w1_steps; ++s)
-    by_step[std::to_string(s)] = stats_json(recorder.lateness(s));
-  auto late = stats_json(recorder.lateness());
-  late["by_step"] = std::move(by_step);
+  auto late = herald::load::lateness_json(recorder);
+  auto config = config_json(c);
+  config["import_threads"] = o.import_threads;
+  config["cores"] = std::thread::hardware_concurrency();
   bool ok = inv.ok() && mismatches == 0 && reply_failures == 0 &&
             bad_calls == 0 && import_failures == 0 && herald_exit == 0;
   json::object report{
@@ -482,15 +477,7 @@ int run_w1_http(const w1_http_options& o) {
     {"mode", o.mode},
     {"durability", o.durability},
     {"herald", child ? "spawned" : base},
-    {"config",
-     {{"leads", c.leads},
-      {"workspaces", c.workspaces},
-      {"email_accounts", c.email_accounts},
-      {"linkedin_accounts", c.linkedin_accounts},
-      {"reply_pct", c.reply_pct},
-      {"day_ms", c.day_ms},
-      {"import_threads", o.import_threads},
-      {"cores", std::thread::hardware_concurrency()}}},
+    {"config", std::move(config)},
     {"expected_sends", expectation.sends},
     {"repliers", expectation.repliers},
     {"sends", n},
@@ -514,12 +501,7 @@ int run_w1_http(const w1_http_options& o) {
      {{"acknowledged", replies.load()}, {"failed", reply_failures.load()}}},
     {"histories", {{"checked", checked}, {"mismatches", mismatches}}},
     {"herald_exit", herald_exit},
-    {"invariants",
-     {{"sends_after_reply", inv.sends_after_reply},
-      {"duplicate_sends", inv.duplicate_sends},
-      {"missing_sends", inv.missing_sends},
-      {"unexpected_sends", inv.unexpected_sends},
-      {"ok", inv.ok()}}},
+    {"invariants", herald::load::invariants_json(inv)},
   };
   std::cout << json::serialize(report) << std::endl;
   std::fprintf(

@@ -80,6 +80,15 @@ struct recorded {
   }
 };
 
+// A gateway that records every call and answers 200.
+struct recording_gateway {
+  recorded seen;
+  load::gateway gw{[this](const load::gateway_call& c) {
+    seen.add(c);
+    return load::gateway_answer{};
+  }};
+};
+
 http_url url_of(const load::gateway& g, std::string_view path = "/send") {
   std::string why;
   auto u = parse_http_url(g.url(path), why);
@@ -109,11 +118,9 @@ TEST(WebhookUrl, ParsesPlainHttpOnly) {
 }
 
 TEST(Webhook, PostsEachSendAsJsonWithItsKeyOverKeptConnections) {
-  recorded seen;
-  load::gateway gw{[&](const load::gateway_call& c) {
-    seen.add(c);
-    return load::gateway_answer{};
-  }};
+  recording_gateway g;
+  auto& seen = g.seen;
+  auto& gw = g.gw;
   webhook_options o;
   o.connections = 4;
   webhook_client client{o};
@@ -156,11 +163,9 @@ TEST(Webhook, PostsEachSendAsJsonWithItsKeyOverKeptConnections) {
 }
 
 TEST(Webhook, NoSecretSendsNoAuthorization) {
-  recorded seen;
-  load::gateway gw{[&](const load::gateway_call& c) {
-    seen.add(c);
-    return load::gateway_answer{};
-  }};
+  recording_gateway g;
+  auto& seen = g.seen;
+  auto& gw = g.gw;
   webhook_client client;
   auto p = client.gateway(url_of(gw), "");
   outcomes out;
