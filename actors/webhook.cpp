@@ -242,6 +242,9 @@ void connection::start(std::unique_ptr<call> c) {
   stream.async_connect(
     ep.addresses,
     [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+      // A call is one small write: sent at once, not held for more.
+      beast::error_code ignored;
+      if (!ec) self->stream.socket().set_option(tcp::no_delay(true), ignored);
       self->connected(ec);
     });
 }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "actors/provider.hpp"
+#include "actors/webhook_options.hpp"
 
 namespace herald::actors {
 
@@ -32,21 +33,6 @@ struct http_url {
 /// for anything else: herald speaks plain HTTP to its gateways (a gateway
 /// elsewhere sits behind a TLS-terminating proxy on its host).
 std::optional<http_url> parse_http_url(std::string_view url, std::string& why);
-
-struct webhook_options {
-  /// Keep-alive connections per gateway (host and port).
-  size_t connections = 32;
-  /// How long one call may take: connecting, writing and the answer.
-  std::chrono::milliseconds timeout{10'000};
-  /// How many times a call is repeated, with the same key, after an answer
-  /// that leaves it undone or in doubt (no connection, 408, 429, 5xx, a
-  /// timeout). A gateway that honours the key sends once.
-  int retries = 2;
-  /// The first repeat waits this long; each next one four times longer.
-  std::chrono::milliseconds backoff{100};
-  /// The largest answer read from a gateway.
-  size_t max_answer_bytes = 64 * 1024;
-};
 
 /// The HTTP side of the webhook providers: one I/O thread and, per gateway, a
 /// bounded set of keep-alive connections with the calls queued for them.

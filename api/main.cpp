@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     storage::group_commit persister{*db, &metrics};
     // Each account sends through its webhook gateway, or the simulated
     // provider (which only counts, here). Both outlive the runtime.
-    actors::webhook_client hooks;
+    actors::webhook_client hooks{cfg.webhook};
     actors::sim_provider::options sim_options;
     sim_options.keep = false;
     actors::sim_provider sim{sim_options};

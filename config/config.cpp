@@ -159,6 +159,23 @@ const std::vector<setting>& all_settings() {
     {"runtime.io_threads", "HERALD_IO_THREADS", "--io-threads",
      "threads reading storage to activate enrollments",
      integer(1, 64, [](settings& s, uint64_t v) { s.runtime.io_threads = v; })},
+    {"webhook.connections", "HERALD_WEBHOOK_CONNECTIONS",
+     "--webhook-connections",
+     "keep-alive connections per webhook gateway (host and port)",
+     integer(1, 1024,
+             [](settings& s, uint64_t v) { s.webhook.connections = v; })},
+    {"webhook.timeout_s", "HERALD_WEBHOOK_TIMEOUT_S", "--webhook-timeout-s",
+     "seconds a gateway call may take (then repeated, then unknown)",
+     integer(1, 300,
+             [](settings& s, uint64_t v) {
+               s.webhook.timeout = std::chrono::seconds{v};
+             })},
+    {"webhook.retries", "HERALD_WEBHOOK_RETRIES", "--webhook-retries",
+     "times a call left undone or in doubt is repeated with the same key",
+     integer(0, 10,
+             [](settings& s, uint64_t v) {
+               s.webhook.retries = static_cast<int>(v);
+             })},
   };
   return list;
 }
@@ -327,6 +344,14 @@ block_cache_mb = 64           # HERALD_BLOCK_CACHE_MB
 [runtime]
 threads = 0                   # HERALD_THREADS: actor threads (0: cores - 1)
 io_threads = 2                # HERALD_IO_THREADS: activations' storage reads
+
+[webhook]
+# Accounts with provider "webhook" send through their gateway over HTTP.
+connections = 32              # HERALD_WEBHOOK_CONNECTIONS: per gateway
+# A call that times out or gets a 5xx is repeated with the same key, then
+# counted unknown (never sent again under a new key).
+timeout_s = 10                # HERALD_WEBHOOK_TIMEOUT_S
+retries = 2                   # HERALD_WEBHOOK_RETRIES
 )";
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/runtime_options.hpp"
+#include "actors/webhook_options.hpp"
 #include "engine/result.hpp"
 #include "storage/options.hpp"
 
@@ -57,6 +58,7 @@ struct settings {
   /// path is <data_dir>/db.
   storage::storage_options storage;
   actors::runtime_options runtime;
+  actors::webhook_options webhook;
   log_options log;
 };
 

@@ -101,6 +101,24 @@ TEST_F(Config, TheCommittedFileIsTheDefaultsAndLoadsAsThem) {
   EXPECT_EQ(s->storage.block_cache_bytes, d->storage.block_cache_bytes);
   EXPECT_EQ(s->runtime.threads, d->runtime.threads);
   EXPECT_EQ(s->runtime.io_threads, d->runtime.io_threads);
+  EXPECT_EQ(s->webhook.connections, d->webhook.connections);
+  EXPECT_EQ(s->webhook.timeout, d->webhook.timeout);
+  EXPECT_EQ(s->webhook.retries, d->webhook.retries);
+}
+
+TEST_F(Config, WebhookSettingsComeFromEachSource) {
+  auto file = write_file("[webhook]\nconnections = 4\ntimeout_s = 3\n");
+  auto from_file = run({"--config", file});
+  ASSERT_TRUE(from_file.has_value()) << from_file.error().message;
+  EXPECT_EQ(from_file->webhook.connections, 4u);
+  EXPECT_EQ(from_file->webhook.timeout, std::chrono::seconds{3});
+  env["HERALD_WEBHOOK_RETRIES"] = "0";
+  auto from_env = run({"--config", file, "--webhook-connections", "9"});
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().message;
+  EXPECT_EQ(from_env->webhook.retries, 0);
+  EXPECT_EQ(from_env->webhook.connections, 9u);
+  auto bad = error_of({"--webhook-timeout-s", "0"});
+  EXPECT_NE(bad.find("webhook.timeout_s"), std::string::npos) << bad;
 }
 
 TEST_F(Config, ErrorsNameTheSettingAndWhereItsValueCameFrom) {
