@@ -1,6 +1,5 @@
 #include "load-tests/w1_http.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -9,7 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -279,7 +277,6 @@ int run_w1_http(const w1_http_options& o) {
     std::fprintf(stderr, "herald-load: %s\n", e.what());
     return 2;
   }
-  std::string why;
   auto colon = base.rfind(':');
   if (base.rfind("http://", 0) != 0 || colon < 7) {
     std::fprintf(stderr, "herald-load: --http wants http://host:port\n");
