@@ -23,9 +23,6 @@ constexpr size_t max_text_bytes = 20'000;
 /// An event naming an email alone reaches at most this many of the
 /// workspace's leads with that address.
 constexpr size_t max_leads_per_email = 100;
-// How long a lead event may take to reach every enrollment of the lead
-// before the answer says it was not acknowledged.
-constexpr auto acknowledge_within = std::chrono::seconds{30};
 
 enum class event_type : uint8_t {
   reply,
@@ -154,87 +151,99 @@ json::object inbox_json(const storage::inbox_entry& x) {
 
 } // namespace
 
+void service::write_then(storage::write_set record,
+                         std::function<void(bool)> then) {
+  if (record.empty()) return then(true);
+  if (persister_ != nullptr)
+    // post(), not submit(): this may run on the engine's threads, which
+    // never wait for the queue's room.
+    return persister_->post(
+      std::move(record), [then = std::move(then)](const storage::status& ok) {
+        then(static_cast<bool>(ok));
+      });
+  then(static_cast<bool>(db_.write(record, true)));
+}
+
+void service::deliver(workspace_id ws, lead_id lead, actors::lead_event e,
+                      std::optional<time_point> back, storage::write_set record,
+                      std::function<void(delivered)> then) {
+  // The record is queued by the last acknowledgement itself, on the engine's
+  // thread: the caller hears once, when it is durable.
+  auto w = std::make_shared<storage::write_set>(std::move(record));
+  std::function<void(size_t)> applied = [this, w,
+                                         then = std::move(then)](size_t n) {
+    write_then(std::move(*w), [then, n](bool ok) { then({n, ok}); });
+  };
+  // The lead's index and its enrollments' snapshots are read on this thread,
+  // not on the I/O pool: the request is this thread's work.
+  actors::runtime::blocking_scope here;
+  engine_.deliver_to_lead(ws, lead, e, back, std::move(applied));
+}
+
 std::optional<service::delivered>
 service::deliver_and_wait(workspace_id ws, lead_id lead, actors::lead_event e,
                           std::optional<time_point> back,
                           storage::write_set record) {
   auto done = std::make_shared<std::promise<delivered>>();
   auto reached = done->get_future();
-  std::function<void(size_t)> applied = [done](size_t n) {
-    done->set_value({n, true});
-  };
-  if (!record.empty() && persister_ != nullptr) {
-    // Queued by the acknowledgement itself (on the engine's thread): this
-    // thread is woken once, when the record is durable.
-    applied =
-      [done, persister = persister_,
-       w = std::make_shared<storage::write_set>(std::move(record))](size_t n) {
-        // post(), not submit(): this runs on the engine's threads, which
-        // never wait for the queue's room.
-        persister->post(std::move(*w), [done, n](const storage::status& ok) {
-          done->set_value({n, static_cast<bool>(ok)});
-        });
-      };
-  } else if (!record.empty()) {
-    applied =
-      [done, this,
-       w = std::make_shared<storage::write_set>(std::move(record))](size_t n) {
-        done->set_value({n, static_cast<bool>(db_.write(*w, true))});
-      };
-  }
-  {
-    // This thread waits anyway: the lead's index and its enrollments'
-    // snapshots are read here, not on the I/O pool.
-    actors::runtime::blocking_scope here;
-    engine_.deliver_to_lead(ws, lead, e, back, std::move(applied));
-  }
+  deliver(ws, lead, e, back, std::move(record),
+          [done](delivered d) { done->set_value(d); });
   if (drive_)
     while (reached.wait_for(std::chrono::seconds{0}) !=
            std::future_status::ready)
       drive_();
-  if (reached.wait_for(acknowledge_within) != std::future_status::ready)
+  if (reached.wait_for(answer_within_default) != std::future_status::ready)
     return std::nullopt;
-  return reached.get();
+  try {
+    return reached.get();
+  } catch (const std::future_error&) {
+    return std::nullopt; // dropped: the engine stopped under it
+  }
 }
 
-response service::post_event(const call& c) {
+void service::post_event(const call& c, reply done) {
   auto body = json_body(c.req, options_.max_body_bytes);
-  if (auto* r = std::get_if<response>(&body)) return std::move(*r);
+  if (auto* r = std::get_if<response>(&body)) return done(std::move(*r));
   auto read = read_event(std::get<simdjson::dom::object>(body));
   if (auto* e = std::get_if<field_error>(&read))
-    return invalid(c.req, e->field, e->message);
+    return done(invalid(c.req, e->field, e->message));
   auto ev = std::move(std::get<event_body>(read));
-  auto accepted = [&](bool duplicate, size_t reached) {
-    return answer(c.req, http::status::accepted,
-                  json::object{{"event_id", ev.id},
+  // Answers may be made after the request is gone: from its version and
+  // keep-alive alone.
+  auto accepted = [head = shell_of(c.req), id = ev.id](bool duplicate,
+                                                       size_t reached) {
+    return answer(head, http::status::accepted,
+                  json::object{{"event_id", id},
                                {"duplicate", duplicate},
                                {"enrollments", reached}});
   };
   auto event_key = storage::key::event(c.ws, ev.id);
   auto seen = db_.get(storage::cf::events, event_key);
-  if (!seen) return storage_failed(c.req);
+  if (!seen) return done(storage_failed(c.req));
   if (events_ != nullptr)
     events_
       ->Add({{"type", std::string{to_string(ev.type)}},
              {"duplicate", seen->has_value() ? "true" : "false"}})
       .Increment();
-  if (*seen) return accepted(true, 0);
+  if (*seen) return done(accepted(true, 0));
   auto now = time_.now();
   auto received = ev.received_at.value_or(now);
   storage::write_set record;
   record.put(storage::cf::events, event_key,
              storage::encode_event_value(received));
   if (ev.account && !senders_.find(c.ws, *ev.account))
-    return invalid(c.req, "account", "no such account in this workspace");
+    return done(invalid(c.req, "account", "no such account in this workspace"));
   if (ev.type == event_type::linkedin_warning) {
     if (!ev.account)
-      return invalid(c.req, "account", "a linkedin_warning names its account");
+      return done(
+        invalid(c.req, "account", "a linkedin_warning names its account"));
     engine_.control(*ev.account, actors::account_event::linkedin_warning);
     log::info("account_warned", {{"workspace", to_string(c.ws)},
                                  {"account", to_string(*ev.account)}});
-    if (auto ok = write_durably(std::move(record)); !ok)
-      return storage_failed(c.req);
-    return accepted(false, 0);
+    return write_then(std::move(record), [head = shell_of(c.req), accepted,
+                                          done = std::move(done)](bool ok) {
+      done(ok ? accepted(false, 0) : storage_failed(head));
+    });
   }
   // The lead: by id, else by external_id, else every lead of the workspace
   // with that email address.
@@ -244,7 +253,7 @@ response service::post_event(const call& c) {
   } else if (!ev.external_id.empty()) {
     auto id = db_.get(storage::cf::leads,
                       storage::key::lead_external(c.ws, ev.external_id));
-    if (!id) return storage_failed(c.req);
+    if (!id) return done(storage_failed(c.req));
     if (*id)
       if (auto x = parse_id<lead_id>(**id)) ids.push_back(*x);
   } else if (!ev.email.empty()) {
@@ -254,7 +263,7 @@ response service::post_event(const call& c) {
         if (auto x = storage::key::parse_lead_email(k)) ids.push_back(*x);
         return ids.size() < max_leads_per_email;
       });
-    if (!read) return storage_failed(c.req);
+    if (!read) return done(storage_failed(c.req));
   }
   const bool colleagues_matter =
     ev.type == event_type::reply && campaigns_.any(c.ws, [](const sequence& s) {
@@ -273,7 +282,7 @@ response service::post_event(const call& c) {
       continue;
     }
     auto stored = db_.get(storage::cf::leads, storage::key::lead(c.ws, id));
-    if (!stored) return storage_failed(c.req);
+    if (!stored) return done(storage_failed(c.req));
     if (*stored)
       if (auto l = storage::decode_lead(**stored)) who.push_back(std::move(*l));
   }
@@ -282,9 +291,9 @@ response service::post_event(const call& c) {
                         : !ev.external_id.empty() ? "external_id"
                         : !ev.email.empty()       ? "email"
                                                   : "lead";
-    return invalid(c.req, named,
-                   "no such lead in this workspace (name it by lead, "
-                   "external_id or email)");
+    return done(invalid(c.req, named,
+                        "no such lead in this workspace (name it by lead, "
+                        "external_id or email)"));
   }
   auto kind =
     ev.type == event_type::reply         ? actors::lead_event::reply
@@ -303,32 +312,43 @@ response service::post_event(const call& c) {
       record.put(storage::cf::inbox, storage::key::inbox(c.ws, received, l.id),
                  storage::encode(entry));
     }
-  size_t n = 0;
-  for (size_t i = 0; i < who.size(); ++i) {
-    const auto& l = who[i];
-    // Acknowledged once every enrollment of the lead applied it: a reply has
-    // halted the lead everywhere when this answers. The record follows the
-    // last lead's acknowledgement: it exists only once all of them applied
-    // the event.
-    auto reached = deliver_and_wait(c.ws, l.id, kind, ev.return_date,
-                                    i + 1 == who.size() ? std::move(record)
-                                                        : storage::write_set{});
-    if (!reached)
-      return error(c.req, http::status::service_unavailable, "not_acknowledged",
-                   "the event did not reach every enrollment of the lead in "
-                   "time; send it again (it is idempotent)");
-    if (!reached->written) return storage_failed(c.req);
-    n += reached->enrollments;
-    // A colleague's enrollments are reached (each activated from storage)
-    // only when a launched sequence of the workspace stops on such a reply.
-    if (ev.type == event_type::reply && colleagues_matter) {
-      auto domain = storage::key::email_domain(l.email);
-      if (!domain.empty() && !free_mail(domain))
-        engine_.deliver_to_domain(
-          c.ws, domain, l.id, actors::lead_event::colleague_replied, nullptr);
-    }
-  }
-  return accepted(false, n);
+  // Answered once every enrollment of every lead named applied the event: a
+  // reply has halted the lead everywhere when this answers. The record
+  // follows the last acknowledgement: it exists only once all of them
+  // applied the event. A colleague's enrollments are reached (each activated
+  // from storage) only when a launched sequence of the workspace stops on
+  // such a reply.
+  struct joined {
+    std::atomic<size_t> left;
+    std::atomic<size_t> reached{0};
+    std::atomic<bool> failed{false};
+    storage::write_set record;
+    std::vector<std::pair<lead_id, std::string>> colleagues; // lead, domain
+  };
+  auto join = std::make_shared<joined>();
+  join->left = who.size();
+  join->record = std::move(record);
+  if (ev.type == event_type::reply && colleagues_matter)
+    for (const auto& l : who)
+      if (auto domain = storage::key::email_domain(l.email);
+          !domain.empty() && !free_mail(domain))
+        join->colleagues.emplace_back(l.id, std::string{domain});
+  auto ws = c.ws;
+  auto each = [this, join, ws, head = shell_of(c.req), accepted,
+               done = std::move(done)](delivered d) {
+    join->reached += d.enrollments;
+    if (!d.written) join->failed = true;
+    if (join->left.fetch_sub(1) != 1) return;
+    for (const auto& [lead, domain] : join->colleagues)
+      engine_.deliver_to_domain(ws, domain, lead,
+                                actors::lead_event::colleague_replied, nullptr);
+    write_then(std::move(join->record), [join, head, accepted, done](bool ok) {
+      done(ok && !join->failed ? accepted(false, join->reached.load())
+                               : storage_failed(head));
+    });
+  };
+  for (const auto& l : who)
+    deliver(c.ws, l.id, kind, ev.return_date, {}, each);
 }
 
 response service::get_inbox(const call& c) {

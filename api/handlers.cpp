@@ -202,6 +202,13 @@ response storage_failed(const request& req) {
                server_error_message);
 }
 
+request shell_of(const request& req) {
+  request head;
+  head.version(req.version());
+  head.keep_alive(req.keep_alive());
+  return head;
+}
+
 std::optional<field_error> each_item(
   simdjson::dom::element v, const std::string& path, size_t max,
   const std::string& too_many,

@@ -100,6 +100,10 @@ response not_found(const request& req, std::string_view what);
 
 response storage_failed(const request& req);
 
+/// What an answer needs of `req` (its version and keep-alive), for answers
+/// made after the request is gone.
+request shell_of(const request& req);
+
 /// Calls `item` with each element of the JSON array `v` (at `path`) and that
 /// element's path (`path[i]`), stopping at the first error; more than `max`
 /// elements is the error `too_many`, on `path`.

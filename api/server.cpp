@@ -11,6 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -88,8 +89,9 @@ namespace {
 // handlers run on its io_context's one thread, one at a time.
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, server::impl& owner)
-    : stream_(std::move(socket)), owner_(owner) {}
+  session(tcp::socket&& socket, server::impl& owner,
+          net::io_context::executor_type io)
+    : stream_(std::move(socket)), deadline_(io), io_(io), owner_(owner) {}
 
   void run() {
     net::dispatch(
@@ -192,13 +194,45 @@ class session : public std::enable_shared_from_this<session> {
       return refuse_large(owner_.options().max_body_bytes);
     if (ec) return close();
     auto req = parser_->release();
-    response res;
+    // The answer may come from another thread (an event's, once the engine
+    // applied it): it is carried to this connection's thread, and the
+    // tracked executor keeps that thread running until it is.
+    const auto asked = ++asked_;
+    awaiting_ = true;
+    auto io = net::prefer(io_, net::execution::outstanding_work.tracked);
     try {
-      res = owner_.handler().handle(req);
+      owner_.handler().handle(
+        req, [self = shared_from_this(), io, asked](response res) {
+          if (io.running_in_this_thread())
+            return self->answered(asked, std::move(res));
+          net::post(io, [self, asked, res = std::move(res)]() mutable {
+            self->answered(asked, std::move(res));
+          });
+        });
     } catch (const std::exception&) {
-      res = error_answer(req.version(), http::status::internal_server_error,
-                         "internal", "the request failed inside herald");
+      answered(asked,
+               error_answer(req.version(), http::status::internal_server_error,
+                            "internal", "the request failed inside herald"));
     }
+    if (!awaiting_) return;
+    // Waiting for the engine: answered 503 if it takes too long (the request
+    // may still take effect; the late answer is dropped).
+    deadline_.expires_after(owner_.options().answer_within);
+    deadline_.async_wait([self = shared_from_this(), asked,
+                          version = req.version()](error_code e) {
+      if (e) return; // answered in time
+      self->answered(asked,
+                     error_answer(version, http::status::service_unavailable,
+                                  "not_acknowledged", not_acknowledged_message,
+                                  true));
+    });
+  }
+
+  // The answer to request number `asked`: written if it is the one awaited.
+  void answered(uint64_t asked, response res) {
+    if (!awaiting_ || asked != asked_) return;
+    awaiting_ = false;
+    deadline_.cancel();
     if (owner_.stopping()) res.keep_alive(false);
     write(std::move(res));
   }
@@ -248,14 +282,14 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   static response error_answer(unsigned version, http::status status,
-                               std::string_view code,
-                               std::string_view message) {
+                               std::string_view code, std::string_view message,
+                               bool keep_alive = false) {
     response res{status, version};
     res.set(http::field::server, "herald");
     res.set(http::field::content_type, "application/json");
     res.body() = boost::json::serialize(boost::json::object{
       {"error", boost::json::object{{"code", code}, {"message", message}}}});
-    res.keep_alive(false);
+    res.keep_alive(keep_alive);
     res.prepare_payload();
     return res;
   }
@@ -307,6 +341,8 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer deadline_;
+  net::io_context::executor_type io_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> head_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -317,6 +353,9 @@ class session : public std::enable_shared_from_this<session> {
   server::impl& owner_;
   bool waiting_ = false;
   bool refused_ = false;
+  // Whether request number `asked_` waits for its answer.
+  bool awaiting_ = false;
+  uint64_t asked_ = 0;
   std::array<char, 4096> scratch_;
 };
 
@@ -356,7 +395,9 @@ void server::impl::do_accept() {
 void server::impl::on_accept(error_code ec, tcp::socket socket) {
   if (!acceptor_.is_open()) return;
   if (!ec) {
-    auto s = std::make_shared<session>(std::move(socket), *this);
+    // The socket was accepted on the context it is to live on.
+    auto io = *socket.get_executor().target<net::io_context::executor_type>();
+    auto s = std::make_shared<session>(std::move(socket), *this, io);
     enter(s);
     s->run();
   }

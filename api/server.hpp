@@ -21,6 +21,9 @@ struct server_options {
   /// A request's header and body must each arrive within this.
   std::chrono::milliseconds read_timeout{30'000};
   size_t max_header_bytes = size_t{16} << 10;
+  /// A request waiting for the engine (an event) answers 503 after this;
+  /// the answer that comes later is dropped.
+  std::chrono::milliseconds answer_within{answer_within_default};
   /// A larger body answers 413 and closes the connection.
   size_t max_body_bytes = size_t{1} << 20;
   /// The same for an NDJSON lead import, whose body is streamed to the

@@ -65,8 +65,10 @@ struct service::route {
   http::verb method;
   std::string pattern;
   auth_kind auth;
-  /// Empty: not built yet (501).
+  /// Empty (and no `deferred`): not built yet (501).
   std::function<response(service&, const call&)> handler;
+  /// A route that answers from the engine's completion (service::reply).
+  std::function<void(service&, const call&, reply)> deferred;
   std::vector<std::string> segments;
 };
 
@@ -111,8 +113,25 @@ service::service(service_options options, service_links links)
       std::vector<std::string> segments;
       for (auto s : split_path(pattern))
         segments.emplace_back(s);
-      routes_.push_back(route{method, std::move(pattern), auth,
-                              std::move(handler), std::move(segments)});
+      routes_.push_back(route{method,
+                              std::move(pattern),
+                              auth,
+                              std::move(handler),
+                              {},
+                              std::move(segments)});
+    };
+  auto add_deferred =
+    [this](v method, std::string pattern, auth_kind auth,
+           std::function<void(service&, const call&, reply)> handler) {
+      std::vector<std::string> segments;
+      for (auto s : split_path(pattern))
+        segments.emplace_back(s);
+      routes_.push_back(route{method,
+                              std::move(pattern),
+                              auth,
+                              {},
+                              std::move(handler),
+                              std::move(segments)});
     };
   // Operations.
   add(v::get, "/healthz", auth_kind::none, [](service&, const call& c) {
@@ -158,7 +177,8 @@ service::service(service_options options, service_links links)
       &service::approve_step);
   add(v::get, "/v1/sequences/{}/readiness", auth_kind::workspace,
       &service::sequence_readiness);
-  add(v::post, "/v1/events", auth_kind::workspace, &service::post_event);
+  add_deferred(v::post, "/v1/events", auth_kind::workspace,
+               &service::post_event);
   add(v::get, "/v1/leads/{}", auth_kind::workspace, &service::get_lead);
   add(v::get, "/v1/sequences/{}/leads", auth_kind::workspace,
       &service::sequence_leads);
@@ -250,28 +270,51 @@ service::resolve(const request& req) const {
 }
 
 response service::handle(const request& req) {
+  auto answered = std::make_shared<std::promise<response>>();
+  auto future = answered->get_future();
+  handle(req,
+         [answered](response res) { answered->set_value(std::move(res)); });
+  if (drive_)
+    while (future.wait_for(std::chrono::seconds{0}) !=
+           std::future_status::ready)
+      drive_();
+  if (future.wait_for(answer_within_default) == std::future_status::ready) {
+    try {
+      return future.get();
+    } catch (const std::future_error&) {
+      // The route dropped its answer: the engine stopped under it.
+    }
+  }
+  return error(req, http::status::service_unavailable, "not_acknowledged",
+               not_acknowledged_message);
+}
+
+void service::handle(const request& req, reply done) {
   auto started = std::chrono::steady_clock::now();
   auto r = resolve(req);
-  const route* found = nullptr;
-  response res;
   if (auto* refused = std::get_if<response>(&r)) {
-    res = std::move(*refused);
-  } else {
-    const auto& x = std::get<resolved>(r);
-    found = x.found;
-    if (!found->handler)
-      res =
-        error(req, http::status::not_implemented, "not_implemented",
-              std::string{http::to_string(found->method)} + " " +
-                found->pattern + " is not built yet in this version of herald");
-    else
-      res = found->handler(*this, x.c);
+    count_request(
+      nullptr, refused->result_int(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+        .count());
+    return done(std::move(*refused));
   }
-  count_request(
-    found, res.result_int(),
-    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-      .count());
-  return res;
+  const auto& x = std::get<resolved>(r);
+  const route* found = x.found;
+  auto counted = [this, found, started, done = std::move(done)](response res) {
+    count_request(
+      found, res.result_int(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+        .count());
+    done(std::move(res));
+  };
+  if (found->deferred) return found->deferred(*this, x.c, std::move(counted));
+  if (!found->handler)
+    return counted(error(req, http::status::not_implemented, "not_implemented",
+                         std::string{http::to_string(found->method)} + " " +
+                           found->pattern +
+                           " is not built yet in this version of herald"));
+  counted(found->handler(*this, x.c));
 }
 
 void service::count_request(const route* found, unsigned status,

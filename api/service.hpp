@@ -4,6 +4,7 @@
 // server (server.hpp) feeds it; tests call it directly.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,14 @@ enum class lead_event : uint8_t;
 } // namespace herald::actors
 
 namespace herald::api {
+
+/// How long a request may wait for the engine (an event, until every
+/// enrollment of its leads applied it) before it answers 503.
+inline constexpr std::chrono::seconds answer_within_default{30};
+/// That answer's message.
+inline constexpr std::string_view not_acknowledged_message =
+  "the event did not reach every enrollment of its leads in time; it may "
+  "still take effect: send it again (it is idempotent)";
 
 struct service_options {
   /// Compared in constant time with the Bearer token of admin routes.
@@ -100,7 +109,17 @@ class service {
   service(const service&) = delete;
   service& operator=(const service&) = delete;
 
+  /// Answers `req` on the calling thread, waiting for the engine where the
+  /// route does (tests, and callers without a server).
   response handle(const request& req);
+
+  /// Where an answer goes: called once, from any thread.
+  using reply = std::function<void(response)>;
+  /// handle() for the server: a route that waits for the engine (POST
+  /// /v1/events) answers from the engine's completion, without holding the
+  /// calling thread meanwhile; every other route answers before this
+  /// returns. A route that never answers drops `done` instead.
+  void handle(const request& req, reply done);
 
   /// For a request whose header is read and whose body is not yet. An NDJSON
   /// lead import (POST /v1/sequences/{id}/leads, application/x-ndjson) that
@@ -174,11 +193,21 @@ class service {
                                             actors::lead_event e,
                                             std::optional<time_point> back,
                                             storage::write_set record = {});
+  // deliver_and_wait() without the wait: `then` runs on an engine thread (or
+  // the group commit's) once the enrollments applied `e` and `record` is
+  // durable.
+  void deliver(workspace_id ws, lead_id lead, actors::lead_event e,
+               std::optional<time_point> back, storage::write_set record,
+               std::function<void(delivered)> then);
+  // Writes `record` durably without waiting (through the group commit when
+  // there is one, else on this thread), then calls `then` with whether it
+  // was; at once when it is empty.
+  void write_then(storage::write_set record, std::function<void(bool)> then);
   /// The do-not-contact entry (the address or its domain) that names
   /// `email`, if any.
   std::optional<std::string> blocked(workspace_id ws,
                                      std::string_view email) const;
-  response post_event(const call& c);
+  void post_event(const call& c, reply done);
   response get_metrics(const call& c);
   // Writes `w` durably (through the group commit when there is one) and
   // waits for it.

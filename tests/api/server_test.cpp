@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "api_world.hpp"
+#include "service_fixture.hpp"
 
 namespace herald::api {
 namespace {
@@ -180,6 +181,57 @@ TEST_F(Server, RefusesAnAddressItCannotListenOn) {
   auto again = twice.start();
   ASSERT_FALSE(again.has_value());
   EXPECT_NE(again.error().find("cannot listen"), std::string::npos);
+}
+
+// An event is answered from the engine's completion, not by a thread
+// waiting for it. Here the deterministic engine runs only when the test
+// drives it, so the server's deadline answers first.
+class ServedEvents : public test::Leads {
+ protected:
+  ~ServedEvents() override { http.reset(); }
+
+  net::io_context ioc;
+  std::unique_ptr<server> http;
+};
+
+TEST_F(ServedEvents, AnEventTheEngineDoesNotApplyInTimeAnswers503) {
+  auto enrolled = import(
+    R"([{"external_id":"ann","email":"ann@acme.com","first_name":"Ann"}])");
+  ASSERT_EQ(body(enrolled).at("enrolled"), 1) << enrolled.body();
+  server_options o;
+  o.port = 0;
+  o.answer_within = std::chrono::milliseconds{200};
+  http = std::make_unique<server>(o, *svc);
+  ASSERT_TRUE(http->start().has_value());
+  tcp::socket s{ioc};
+  s.connect({net::ip::make_address("127.0.0.1"), http->port()});
+  std::string event = R"({"event_id":"m1","type":"reply","external_id":"ann"})";
+  std::string raw = "POST /v1/events HTTP/1.1\r\nHost: t\r\n"
+                    "Authorization: Bearer " +
+                    key_a +
+                    "\r\nContent-Type: application/json\r\n"
+                    "Content-Length: " +
+                    std::to_string(event.size()) + "\r\n\r\n" + event;
+  net::write(s, net::buffer(raw));
+  beast::flat_buffer buf;
+  http::response<http::string_body> late;
+  http::read(s, buf, late);
+  ASSERT_EQ(late.result(), http::status::service_unavailable) << late.body();
+  EXPECT_EQ(test::json::parse(late.body()).at("error").at("code"),
+            "not_acknowledged");
+  EXPECT_TRUE(late.keep_alive());
+  // Driven now, the engine applies the event and answers: that answer is
+  // dropped, and the connection serves the next request.
+  world.engine->settle();
+  net::write(
+    s, net::buffer(std::string{"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"}));
+  http::response<http::string_body> next;
+  http::read(s, buf, next);
+  EXPECT_EQ(next.result(), http::status::ok) << next.body();
+  EXPECT_EQ(test::json::parse(next.body()).at("alive"), true);
+  // The event took effect: sent again, it is a duplicate.
+  auto again = account_call(http::verb::post, "/v1/events", event);
+  EXPECT_EQ(body(again).at("duplicate"), true) << again.body();
 }
 
 } // namespace
