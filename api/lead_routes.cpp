@@ -3,6 +3,7 @@
 // its external_id) and enrolled (once per sequence); each invalid one is
 // listed with its index and why.
 
+#include <future>
 #include <mutex>
 #include <unordered_set>
 
@@ -318,15 +319,25 @@ response service::preview_step(const call& c) {
 }
 
 // One import: leads taken one at a time (an NDJSON line, an element of a
-// JSON array), written durably and enrolled in batches. Every feed() ends
-// with its batch written: nothing is left half-done between two pieces of a
-// streamed body, so imports take turns on import_mu_ piece by piece.
+// JSON array), written durably and enrolled in batches. A batch's write goes
+// to the group commit, and its leads are enrolled once it is durable, while
+// the next batch is read and checked: the two overlap, on two threads. Every
+// feed() ends with its batches written and enrolled: nothing is left
+// half-done between two pieces of a streamed body, so imports take turns on
+// import_mu_ piece by piece (another import reads what this one wrote).
 class service::importer final : public lead_stream {
  public:
   importer(service& s, const request& req, workspace_id ws, sequence seq)
     : s_(s), head_(req.method(), req.target(), req.version()), ws_(ws),
       seq_(std::move(seq)) {
     head_.keep_alive(req.keep_alive());
+  }
+
+  // An import left before its end (the connection closed): what was written
+  // is enrolled, as a finished import's would be.
+  ~importer() override {
+    std::lock_guard lk{s_.import_mu_};
+    enroll_written();
   }
 
   void feed(std::string_view bytes) override {
@@ -347,12 +358,14 @@ class service::importer final : public lead_stream {
       }
     }
     flush();
+    enroll_written();
   }
 
   response finish() override {
     std::lock_guard lk{s_.import_mu_};
     if (!partial_.empty() || overlong_) end_partial();
     flush();
+    enroll_written();
     if (failed_) return std::move(*failed_);
     json::object out{{"enrolled", enrolled_},
                      {"duplicates", duplicates_},
@@ -370,6 +383,7 @@ class service::importer final : public lead_stream {
       take(index_++, v);
     }
     flush();
+    enroll_written();
   }
 
  private:
@@ -429,7 +443,9 @@ class service::importer final : public lead_stream {
         index,
         {"email", "the lead is on the do-not-contact list (" + *entry + ")"},
         "do_not_contact");
-    if (in_batch_.contains(l->external_id)) {
+    // Not found in storage while its batch's write is under way.
+    if (in_batch_.contains(l->external_id) ||
+        (written_ && written_->external_ids.contains(l->external_id))) {
       ++duplicates_;
       return;
     }
@@ -481,18 +497,34 @@ class service::importer final : public lead_stream {
     if (batch_.size() >= batch_size) flush();
   }
 
-  // Writes the batch's leads and memberships durably, then enrolls them.
+  // Hands the batch's leads and memberships to the group commit, once the
+  // batch before it is enrolled.
   void flush() {
     if (writes_.empty() || failed_) return;
-    // On this thread, in key order (the memtable inserts of a batch are then
-    // cheap: RocksDB reuses its place in the skip list), beside the group
-    // commit's writer, which writes the enrollments' snapshots meanwhile.
-    if (auto ok = s_.write_batch(writes_); !ok) return fail();
+    enroll_written();
+    if (failed_) return;
+    auto done = std::make_shared<std::promise<bool>>();
+    written_.emplace(written_batch{done->get_future(), std::move(batch_),
+                                   std::move(in_batch_)});
+    s_.write_then(std::move(writes_), [done](bool ok) { done->set_value(ok); });
     writes_ = {};
-    for (auto& [e, contact] : batch_)
-      if (s_.engine_.enroll(e, std::move(contact), false, true)) ++enrolled_;
     batch_.clear();
     in_batch_.clear();
+  }
+
+  // Waits for the batch handed over last to be durable, then enrolls its
+  // leads: their index entries exist before any event can look for them.
+  void enroll_written() {
+    if (!written_) return;
+    auto w = std::move(*written_);
+    written_.reset();
+    if (s_.drive_)
+      while (w.status.wait_for(std::chrono::seconds{0}) !=
+             std::future_status::ready)
+        s_.drive_();
+    if (!w.status.get()) return fail();
+    for (auto& [e, contact] : w.leads)
+      if (s_.engine_.enroll(e, std::move(contact), false, true)) ++enrolled_;
   }
 
   void fail() {
@@ -501,6 +533,13 @@ class service::importer final : public lead_stream {
     batch_.clear();
     in_batch_.clear();
   }
+
+  // A batch whose write is under way, and what it will enroll.
+  struct written_batch {
+    std::future<bool> status;
+    std::vector<std::pair<enrollment, std::shared_ptr<const lead>>> leads;
+    std::unordered_set<std::string> external_ids;
+  };
 
   service& s_;
   request head_; // the request's line, for the answer; no body
@@ -516,6 +555,7 @@ class service::importer final : public lead_stream {
   // entries do not exist yet, so a second occurrence is found here.
   std::unordered_set<std::string> in_batch_;
   storage::write_set writes_;
+  std::optional<written_batch> written_;
   std::optional<response> failed_;
 };
 

@@ -23,8 +23,10 @@ namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 using error_code = beast::error_code;
 
-// A streamed import's body is read and fed this much at a time.
-constexpr size_t chunk_bytes = size_t{256} << 10;
+// A streamed import's body is read and fed this much at a time: about
+// 8,000 lines, so that writing one batch overlaps reading the next through
+// most of it (the importer waits for its writes at the end of each piece).
+constexpr size_t chunk_bytes = size_t{1} << 20;
 
 namespace {
 
