@@ -465,7 +465,7 @@ class service::importer final : public lead_stream {
       }
       l->id = *id;
     } else {
-      l->id = lead_id{random_id()};
+      l->id = lead_id{s_.ids_.next()};
       writes_.put(storage::cf::leads, storage::key::lead(ws_, l->id),
                   storage::encode(*l));
       writes_.put(storage::cf::leads, ext_key, to_string(l->id));
@@ -474,7 +474,7 @@ class service::importer final : public lead_stream {
                     storage::key::lead_email(ws_, l->email, l->id), {});
     }
     enrollment e;
-    e.id = enrollment_id{random_id()};
+    e.id = enrollment_id{s_.ids_.next()};
     e.workspace = ws_;
     e.sequence = seq_.id;
     e.lead = l->id;

@@ -82,7 +82,7 @@ service::service(service_options options, service_links links)
     senders_(links.senders), campaigns_(links.campaigns), engine_(links.engine),
     time_(links.time), manual_(links.manual),
     clock_moved_(std::move(links.clock_moved)), drive_(std::move(links.drive)),
-    metrics_(links.metrics), persister_(links.persister),
+    ids_(links.db), metrics_(links.metrics), persister_(links.persister),
     providers_(links.providers), hooks_(links.hooks) {
   using v = http::verb;
   if (metrics_ != nullptr) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/http.hpp"
+#include "api/ids.hpp"
 #include "api/records.hpp"
 #include "api/tenants.hpp"
 #include "engine/clock.hpp"
@@ -232,6 +233,8 @@ class service {
   std::function<void()> clock_moved_;
   std::function<void()> drive_;
   std::atomic<bool> ready_{false};
+  // Leads' and enrollments' ids.
+  id_source ids_;
   std::mutex import_mu_;
   std::vector<route> routes_;
   prometheus::Registry* metrics_;
