@@ -38,7 +38,8 @@ class server::impl {
  public:
   impl(server_options options, service& handler)
     : options_(std::move(options)), handler_(handler),
-      pool_(make_pool(std::max<size_t>(1, options_.threads))),
+      pool_(
+        make_pool(options_.threads > 0 ? options_.threads : default_threads())),
       // On the first thread only: an accept's completion (which starts the
       // next accept) and stop()'s close never run at once.
       acceptor_(pool_.front()->get_executor()) {}
@@ -64,6 +65,9 @@ class server::impl {
   // could wake an idle thread: most of an import's CPU was threads switching).
   // A handler that waits blocks only its own thread's connections.
   using work_guard = net::executor_work_guard<net::io_context::executor_type>;
+  static size_t default_threads() {
+    return std::max<size_t>(4, 2 * std::thread::hardware_concurrency());
+  }
   static std::vector<std::unique_ptr<net::io_context>> make_pool(size_t n) {
     std::vector<std::unique_ptr<net::io_context>> pool;
     for (size_t i = 0; i < n; ++i)

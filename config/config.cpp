@@ -114,8 +114,8 @@ const std::vector<setting>& all_settings() {
     {"http.listen", "HERALD_LISTEN", "--listen",
      "HOST:PORT to serve on (loopback by default)", set_listen},
     {"http.threads", "HERALD_HTTP_THREADS", "--http-threads",
-     "threads serving HTTP",
-     integer(1, 64, [](settings& s, uint64_t v) { s.http.threads = v; })},
+     "threads serving HTTP (0: twice the cores, at least 4)",
+     integer(0, 64, [](settings& s, uint64_t v) { s.http.threads = v; })},
     {"http.read_timeout_s", "HERALD_READ_TIMEOUT_S", "--read-timeout-s",
      "seconds a request's header or body may take to arrive",
      integer(1, 3600,
@@ -327,9 +327,9 @@ level = "info"                # HERALD_LOG_LEVEL, --log-level
 
 [http]
 listen = "127.0.0.1:8080"     # HERALD_LISTEN, --listen (loopback by default)
-# Handlers wait for durability (a reply for its halt and its record): more
-# threads share more fsyncs (load-tests/RESULTS.md, "The HTTP API").
-threads = 16                  # HERALD_HTTP_THREADS, --http-threads
+# 0: twice the cores, at least 4. An event does not hold its thread while the
+# engine applies it; a connection stays on one thread (load-tests/RESULTS.md).
+threads = 0                   # HERALD_HTTP_THREADS, --http-threads
 read_timeout_s = 30           # HERALD_READ_TIMEOUT_S, --read-timeout-s
 max_body_bytes = 1048576      # HERALD_MAX_BODY_BYTES: a JSON body (413 beyond)
 max_import_bytes = 268435456  # HERALD_MAX_IMPORT_BYTES: an NDJSON lead import

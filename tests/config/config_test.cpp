@@ -122,7 +122,7 @@ TEST_F(Config, WebhookSettingsComeFromEachSource) {
 }
 
 TEST_F(Config, ErrorsNameTheSettingAndWhereItsValueCameFrom) {
-  auto flag = error_of({"--http-threads", "0"});
+  auto flag = error_of({"--http-threads", "65"});
   EXPECT_NE(flag.find("http.threads"), std::string::npos) << flag;
   EXPECT_NE(flag.find("flag --http-threads"), std::string::npos) << flag;
   env["HERALD_DURABILITY"] = "often";
