@@ -128,8 +128,11 @@ void maybe_passivate(self_pointer self) {
     return;
   auto armed = storage::is_armed(st.e) ? st.e.generation : 0;
   auto* directory = st.env.directory;
+  const bool final = st.e.phase == enrollment_phase::done &&
+                     st.e.state != enrollment_state::active;
   if (!directory->passivate(
-        st.e.id, [self] { return self->mailbox().empty(); }, armed, st.writes))
+        st.e.id, [self] { return self->mailbox().empty(); }, armed, st.writes,
+        final))
     return;
   // Kept: it ignores everything until assign_atom gives it its next
   // enrollment (in its own job; reassign() only leaves it in `incoming`).

@@ -94,9 +94,11 @@ class enrollment_directory {
   /// `last_write` (0: none) is reported durable through written(). `armed`:
   /// the generation its timer is armed with (0: none), so that a stale timer
   /// (of a halted or re-armed enrollment) is dropped without activating it.
+  /// `final`: it has ended (done, and no longer active), so no event can
+  /// change it again, and none activates it.
   virtual bool passivate(enrollment_id id,
                          const std::function<bool()>& mailbox_empty,
-                         uint32_t armed, uint64_t last_write) = 0;
+                         uint32_t armed, uint64_t last_write, bool final) = 0;
 
   /// Called by an actor that passivate() has just marked passive, instead of
   /// quitting: true when the directory keeps it for reuse (its state already

@@ -94,6 +94,8 @@ storage::expected<runtime::recovery_totals> runtime::recover() {
       entry x;
       x.ws = e.workspace;
       if (armed) x.armed = e.generation;
+      x.final = e.phase == enrollment_phase::done &&
+                e.state != enrollment_state::active;
       if (!directory_.emplace(e.id.value, x).second) return;
     }
     ++t.enrollments;

@@ -401,6 +401,10 @@ bool runtime::route_input(uint64_t id, input in) {
       send_input(it->second.actor, in);
       return true;
     }
+    if (ended(it->second, in)) {
+      lk.unlock();
+      return apply_ended(in);
+    }
   }
   std::unique_lock lk{mu_};
   auto it = directory_.find(id);
@@ -408,6 +412,9 @@ bool runtime::route_input(uint64_t id, input in) {
   auto& x = it->second;
   if (x.actor) {
     send_input(x.actor, in);
+  } else if (ended(x, in)) {
+    lk.unlock();
+    return apply_ended(in);
   } else if (in.kind == input::fire && !x.activating &&
              !timer_entry{id, 0, static_cast<uint32_t>(in.arg)}.armed_with(
                x.armed)) {
@@ -419,6 +426,23 @@ bool runtime::route_input(uint64_t id, input in) {
     lk.unlock(); // a stopping pool runs the job here, and it takes mu_
     run_io([this, id, ws] { activate(id, ws); });
   }
+  return true;
+}
+
+bool runtime::ended(const entry& x, const input& in) {
+  // A broken one's storage disagrees with what it ended as: it counts as a
+  // failed activation, as before it ended.
+  return x.final && !x.broken &&
+         (in.kind == input::event || in.kind == input::ack);
+}
+
+bool runtime::apply_ended(const input& in) {
+  // What an ended enrollment's actor would do: nothing for the event (a
+  // reply to a halted lead), and confirm the acknowledgement. Not under
+  // mu_: a confirmation may complete a delivery, whose continuation routes
+  // again.
+  if (in.kind == input::ack && in.countdown) in.countdown->confirm();
+  ended_inputs_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -526,7 +550,7 @@ void runtime::activate(uint64_t id, workspace_id ws) {
 
 bool runtime::passivate(enrollment_id id,
                         const std::function<bool()>& mailbox_empty,
-                        uint32_t armed, uint64_t last_write) {
+                        uint32_t armed, uint64_t last_write, bool final) {
   std::unique_lock lk{mu_};
   auto it = directory_.find(id.value);
   if (it == directory_.end() || !it->second.actor || !mailbox_empty())
@@ -534,6 +558,7 @@ bool runtime::passivate(enrollment_id id,
   it->second.actor = enrollment_actor{};
   it->second.armed = armed;
   it->second.needed = static_cast<uint32_t>(last_write);
+  it->second.final = final;
   --resident_;
   ++passivations_;
   return true;
@@ -581,6 +606,7 @@ runtime::totals runtime::stats() const {
   t.passivations = passivations_;
   t.failed_activations = failed_activations_;
   t.stale_dropped = stale_dropped_.load();
+  t.ended_inputs = ended_inputs_.load();
   t.deferred_activations = deferred_activations_;
   t.reused = reused_.load();
   t.parked = parked_count();

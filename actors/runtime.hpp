@@ -201,6 +201,9 @@ class runtime final : public enrollment_directory {
     uint64_t failed_activations = 0;
     /// Timers of passive enrollments dropped as stale, without activating.
     uint64_t stale_dropped = 0;
+    /// Events and acknowledgements for ended enrollments, applied (as the
+    /// no-ops they are) without activating.
+    uint64_t ended_inputs = 0;
     /// Activations that waited for the last snapshot to become durable.
     uint64_t deferred_activations = 0;
     /// Enrollments and activations given a kept actor instead of a new one.
@@ -236,7 +239,7 @@ class runtime final : public enrollment_directory {
   void stop();
 
   bool passivate(enrollment_id id, const std::function<bool()>& mailbox_empty,
-                 uint32_t armed, uint64_t last_write) override;
+                 uint32_t armed, uint64_t last_write, bool final) override;
   void written(enrollment_id id, uint64_t number, bool ok) override;
   bool park(enrollment_id id, const enrollment_actor& self) override;
 
@@ -257,6 +260,9 @@ class runtime final : public enrollment_directory {
     /// The last write failed: storage does not hold the state the actor left
     /// with, so it is not activated again (until recovery).
     bool broken = false;
+    /// Passive and ended (done, not active): an event or its acknowledgement
+    /// would change nothing, so it is confirmed without an activation.
+    bool final = false;
   };
   struct input {
     enum kind_t : uint8_t { fire, event, ack, restart } kind;
@@ -292,6 +298,10 @@ class runtime final : public enrollment_directory {
   // Queues `in` for a passive `x`; true when the caller is to start its
   // activation now (after releasing mu_), false when one is under way or
   // waits for the last write to be durable. mu_ held exclusively.
+  // Whether `in` is for an ended enrollment (entry::final), which applies it
+  // without an activation: apply_ended() does, with mu_ let go.
+  static bool ended(const entry& x, const input& in);
+  bool apply_ended(const input& in);
   bool hold_for_activation(uint64_t id, entry& x, input in);
   enrollment_env links(const enrollment& e);
   // `counted`: the actor counts itself off pending_enrolls_ in its first job.
@@ -351,6 +361,7 @@ class runtime final : public enrollment_directory {
   uint64_t passivations_ = 0;
   uint64_t failed_activations_ = 0;
   std::atomic<uint64_t> stale_dropped_{0};
+  std::atomic<uint64_t> ended_inputs_{0};
   // Kept actors (park(), spawn_enrollment()).
   mutable std::mutex pool_mu_;
   struct kept_actor {

@@ -115,16 +115,52 @@ TEST_F(Runtime, AnEnrollmentIsNotGivenBackTheActorItLeft) {
   enroll(2); // both passive, their actors kept
   EXPECT_EQ(rt->stats().parked, 2u);
   // Enrollment 2 left last; enrollment 1 gets its actor, not its own.
-  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::invite_accepted));
   rt->settle();
   EXPECT_EQ(rt->stats().reused, 1u);
-  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  EXPECT_TRUE(stored(1).invite_accepted);
   // Now both kept actors last had enrollment 1: a new one is spawned for it.
-  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::bounce));
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
   rt->settle();
   EXPECT_EQ(rt->stats().activations, 2u);
   EXPECT_EQ(rt->stats().reused, 1u);
   EXPECT_EQ(stored(1).state, enrollment_state::replied);
+}
+
+// A reply to a lead that already replied (or bounced, or finished) changes
+// nothing: its ended enrollment is not activated to find that out, before a
+// restart or after it.
+TEST_P(RuntimeInPlace, AnEndedEnrollmentTakesEventsWithoutAnActivation) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  o.in_place = GetParam();
+  start(3, o);
+  enroll(2);
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  rt->settle();
+  ASSERT_EQ(stored(1).state, enrollment_state::replied);
+  auto activations = rt->stats().activations;
+  ASSERT_EQ(rt->stats().resident, 0u);
+  auto again = [&] {
+    EXPECT_TRUE(rt->deliver(enrollment_id{1}, lead_event::bounce));
+    size_t reached = 99;
+    rt->deliver_to_lead(workspace_id{1}, lead_id{1}, lead_event::reply,
+                        std::nullopt, [&](size_t n) { reached = n; });
+    rt->settle();
+    EXPECT_EQ(reached, 1u); // confirmed, as applied
+    EXPECT_EQ(rt->stats().activations, activations);
+    EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  };
+  again();
+  EXPECT_EQ(rt->stats().ended_inputs, 3u);
+  // The other enrollment still takes its events through an activation.
+  ASSERT_TRUE(rt->deliver(enrollment_id{2}, lead_event::bounce));
+  rt->settle();
+  EXPECT_EQ(rt->stats().activations, activations + 1);
+  EXPECT_EQ(stored(2).state, enrollment_state::bounced);
+  restart(3);
+  activations = rt->stats().activations;
+  again();
 }
 
 TEST_F(Runtime, KeptActorsBeyondTheIdleKeepQuitWhenTrimmed) {
