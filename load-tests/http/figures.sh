@@ -8,6 +8,10 @@
 #   - GET /v1/sequences/{id}/stats and POST /v1/events (replies naming a lead
 #     by external_id, each event id new) from wrk over keep-alive connections.
 # Usage: load-tests/http/figures.sh [LEADS] [SECONDS] [CONNECTIONS]
+# EVENT_LEADS=first: each event replies to the next lead in turn (its first
+# reply while fewer events than leads are sent), instead of a random lead (a
+# lead may then reply again: its enrollment has ended, and applying that is
+# cheaper).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 leads=${1:-100000}
@@ -115,7 +119,9 @@ wrk.headers["Authorization"] = "Bearer $key"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   n = n + 1
-  local body = string.format('{"event_id":"e%d","type":"reply","external_id":"x%d","text":"thanks"}', n, math.random(0, $leads - 1))
+  local lead = math.random(0, $leads - 1)
+  if "${EVENT_LEADS:-random}" == "first" then lead = (n - 1) % $leads end
+  local body = string.format('{"event_id":"e%d","type":"reply","external_id":"x%d","text":"thanks"}', n, lead)
   return wrk.format(nil, "/v1/events", nil, body)
 end
 LUA
