@@ -429,6 +429,12 @@ bool runtime::route_input(uint64_t id, input in) {
   return true;
 }
 
+bool runtime::halts(const input& in) {
+  return in.kind == input::event &&
+         (in.what == lead_event::reply || in.what == lead_event::bounce ||
+          in.what == lead_event::unsubscribe);
+}
+
 bool runtime::ended(const entry& x, const input& in) {
   // A broken one's storage disagrees with what it ended as: it counts as a
   // failed activation, as before it ended.
@@ -513,6 +519,16 @@ void runtime::deliver_to_index(std::string prefix, lead_id except,
 // On the I/O pool: reads the snapshot and the lead back, spawns the actor and
 // hands it what waited, in arrival order.
 void runtime::activate(uint64_t id, workspace_id ws) {
+  // Activated for a reply, a bounce or an unsubscribe, the enrollment halts
+  // in its first job (if it is still active) and never calls a provider
+  // again: it needs no contact, and the lead is not read back for it. The
+  // first input waiting is the one that started this activation.
+  bool halting = false;
+  {
+    std::shared_lock lk{mu_};
+    if (auto w = waiting_.find(id); w != waiting_.end() && !w->second.empty())
+      halting = halts(w->second.front());
+  }
   std::optional<storage::enrollment_snapshot> snapshot;
   std::shared_ptr<lead> contact;
   if (auto got = db_.get(storage::cf::enrollments,
@@ -522,7 +538,11 @@ void runtime::activate(uint64_t id, workspace_id ws) {
       snapshot = std::move(*decoded);
   }
   const enrollment* e = snapshot ? &snapshot->e : nullptr;
-  if (e) {
+  if (e && halting) {
+    contact = std::make_shared<lead>();
+    contact->id = e->lead;
+    contact->workspace = e->workspace;
+  } else if (e) {
     if (auto got = db_.get(storage::cf::leads, storage::key::lead(ws, e->lead));
         got && got->has_value()) {
       if (auto decoded = storage::decode_lead(**got))

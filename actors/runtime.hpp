@@ -301,6 +301,8 @@ class runtime final : public enrollment_directory {
   // Whether `in` is for an ended enrollment (entry::final), which applies it
   // without an activation: apply_ended() does, with mu_ let go.
   static bool ended(const entry& x, const input& in);
+  // Whether `in` halts an active enrollment whatever its phase.
+  static bool halts(const input& in);
   bool apply_ended(const input& in);
   bool hold_for_activation(uint64_t id, entry& x, input in);
   enrollment_env links(const enrollment& e);

@@ -127,6 +127,31 @@ TEST_F(Runtime, AnEnrollmentIsNotGivenBackTheActorItLeft) {
   EXPECT_EQ(stored(1).state, enrollment_state::replied);
 }
 
+// An enrollment activated to halt needs no contact: its lead is not read back
+// (here it is gone from storage, and the reply still halts it), while an
+// event it keeps going after does read it.
+TEST_P(RuntimeInPlace, AnActivationToHaltDoesNotReadTheLead) {
+  runtime_options o;
+  o.passivate_after = std::chrono::hours{1};
+  o.in_place = GetParam();
+  start(3, o);
+  enroll(2);
+  storage::write_set gone;
+  for (uint64_t lead : {1, 2})
+    gone.erase(storage::cf::leads,
+               storage::key::lead(workspace_id{1}, lead_id{lead}));
+  gc->post(std::move(gone), nullptr);
+  gc->flush_once();
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  rt->settle();
+  EXPECT_EQ(rt->stats().failed_activations, 0u);
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  ASSERT_TRUE(rt->deliver(enrollment_id{2}, lead_event::invite_accepted));
+  rt->settle();
+  EXPECT_EQ(rt->stats().failed_activations, 1u);
+  EXPECT_FALSE(stored(2).invite_accepted);
+}
+
 // A reply to a lead that already replied (or bounced, or finished) changes
 // nothing: its ended enrollment is not activated to find that out, before a
 // restart or after it.
