@@ -107,31 +107,19 @@ service::service(service_options options, service_links links)
       .Add({{"version", HERALD_VERSION}})
       .Set(1);
   }
-  auto add =
-    [this](v method, std::string pattern, auth_kind auth,
-           std::function<response(service&, const call&)> handler = {}) {
-      std::vector<std::string> segments;
-      for (auto s : split_path(pattern))
-        segments.emplace_back(s);
-      routes_.push_back(route{method,
-                              std::move(pattern),
-                              auth,
-                              std::move(handler),
-                              {},
-                              std::move(segments)});
-    };
+  auto add_route = [this](route r) {
+    for (auto s : split_path(r.pattern))
+      r.segments.emplace_back(s);
+    routes_.push_back(std::move(r));
+  };
+  auto add = [&](v method, std::string pattern, auth_kind auth,
+                 std::function<response(service&, const call&)> handler = {}) {
+    add_route({method, std::move(pattern), auth, std::move(handler), {}, {}});
+  };
   auto add_deferred =
-    [this](v method, std::string pattern, auth_kind auth,
-           std::function<void(service&, const call&, reply)> handler) {
-      std::vector<std::string> segments;
-      for (auto s : split_path(pattern))
-        segments.emplace_back(s);
-      routes_.push_back(route{method,
-                              std::move(pattern),
-                              auth,
-                              {},
-                              std::move(handler),
-                              std::move(segments)});
+    [&](v method, std::string pattern, auth_kind auth,
+        std::function<void(service&, const call&, reply)> handler) {
+      add_route({method, std::move(pattern), auth, {}, std::move(handler), {}});
     };
   // Operations.
   add(v::get, "/healthz", auth_kind::none, [](service&, const call& c) {
