@@ -101,7 +101,7 @@ storage::expected<runtime::recovery_totals> runtime::recover() {
     ++t.enrollments;
     if (figures != nullptr) figures->entered(e);
     if (armed) {
-      arm_timer(*shard_states_[e.id.value % shard_states_.size()],
+      arm_timer(*shard_states_[shard_index(e.id.value, shard_states_.size())],
                 timer_entry{e.id.value, to_ms(e.due), e.generation});
       ++t.armed;
     }

@@ -175,7 +175,8 @@ enrollment_env runtime::links(const enrollment& e) {
   env.time = &time_;
   env.persister = &persister_;
   env.shard = shard_for(e.id.value);
-  env.shard_state = shard_states_[e.id.value % shard_states_.size()];
+  env.shard_state =
+    shard_states_[shard_index(e.id.value, shard_states_.size())];
   if (auto it = accounts_.find(e.email_sender.value); it != accounts_.end())
     env.email_account = it->second;
   if (auto it = accounts_.find(e.linkedin_sender.value); it != accounts_.end())
@@ -438,7 +439,9 @@ bool runtime::halts(const input& in) {
 bool runtime::ended(const entry& x, const input& in) {
   // A broken one's storage disagrees with what it ended as: it counts as a
   // failed activation, as before it ended.
-  return x.final && !x.broken &&
+  // Nor before its last snapshot (the one saying it ended) is durable: a
+  // confirmation would tell the caller of an ending storage may not hold.
+  return x.final && !x.broken && x.settled >= x.needed &&
          (in.kind == input::event || in.kind == input::ack);
 }
 

@@ -28,6 +28,7 @@
 #include "actors/sequence_counters.hpp"
 #include "actors/timer_shard.hpp"
 #include "engine/clock.hpp"
+#include "engine/hash.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/store.hpp"
 
@@ -161,7 +162,12 @@ class runtime final : public enrollment_directory {
   /// thread hops per event.
   class blocking_scope {
    public:
-    blocking_scope() noexcept : was_(blocking_here) { blocking_here = true; }
+    /// `blocking` false: deliveries from here go to the I/O pool again (work
+    /// a handler does not wait for, started inside a scope).
+    explicit blocking_scope(bool blocking = true) noexcept
+      : was_(blocking_here) {
+      blocking_here = blocking;
+    }
     ~blocking_scope() { blocking_here = was_; }
     blocking_scope(const blocking_scope&) = delete;
     blocking_scope& operator=(const blocking_scope&) = delete;
@@ -310,8 +316,14 @@ class runtime final : public enrollment_directory {
   enrollment_actor spawn_enrollment(storage::enrollment_snapshot snapshot,
                                     std::shared_ptr<const lead> contact,
                                     bool counted = false);
+  // Ids that grow with time (api/ids.hpp) are far from uniform modulo a
+  // small number (a lead's id and its enrollment's differ by one): shards go
+  // by a hash of the id.
+  static size_t shard_index(uint64_t id, size_t shards) {
+    return static_cast<size_t>(splitmix64(id) % shards);
+  }
   const timer_shard_actor& shard_for(uint64_t id) const {
-    return shards_[id % shards_.size()];
+    return shards_[shard_index(id, shards_.size())];
   }
 
   runtime_options options_;

@@ -152,6 +152,31 @@ TEST_P(RuntimeInPlace, AnActivationToHaltDoesNotReadTheLead) {
   EXPECT_FALSE(stored(2).invite_accepted);
 }
 
+// An ended enrollment whose last snapshot (the one saying it ended) is not
+// durable yet is not confirmed on the spot: storage may still say it is
+// going, and a crash would bring that back.
+TEST_F(Runtime, AnEndingNotYetDurableIsNotConfirmedOnTheSpot) {
+  start_passivating(3, 4096, false);
+  auto leads = store_leads(1, 1);
+  ASSERT_TRUE(rt->enroll(enrollment_of(1, 1), leads[0], false));
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  sched().run(); // it halts and leaves; its snapshot waits in the queue
+  ASSERT_EQ(rt->stats().resident, 0u);
+  ASSERT_GT(gc->backlog_bytes(), 0u);
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::bounce));
+  sched().run();
+  EXPECT_EQ(rt->stats().ended_inputs, 0u);
+  EXPECT_EQ(rt->stats().deferred_activations, 1u);
+  rt->settle();
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  // Durable now: the next event is confirmed without an activation.
+  auto activations = rt->stats().activations;
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::bounce));
+  rt->settle();
+  EXPECT_EQ(rt->stats().ended_inputs, 1u);
+  EXPECT_EQ(rt->stats().activations, activations);
+}
+
 // A reply to a lead that already replied (or bounced, or finished) changes
 // nothing: its ended enrollment is not activated to find that out, before a
 // restart or after it.
