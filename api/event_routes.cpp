@@ -339,6 +339,9 @@ void service::post_event(const call& c, reply done) {
     join->reached += d.enrollments;
     if (!d.written) join->failed = true;
     if (join->left.fetch_sub(1) != 1) return;
+    // Nobody waits for the colleagues: their reads go to the I/O pool, even
+    // when the last acknowledgement came inline on the HTTP thread.
+    actors::runtime::blocking_scope pool{false};
     for (const auto& [lead, domain] : join->colleagues)
       engine_.deliver_to_domain(ws, domain, lead,
                                 actors::lead_event::colleague_replied, nullptr);

@@ -225,12 +225,13 @@ class session : public std::enable_shared_from_this<session> {
     // may still take effect; the late answer is dropped).
     deadline_.expires_after(owner_.options().answer_within);
     deadline_.async_wait([self = shared_from_this(), asked,
-                          version = req.version()](error_code e) {
+                          version = req.version(),
+                          keep = req.keep_alive()](error_code e) {
       if (e) return; // answered in time
       self->answered(asked,
                      error_answer(version, http::status::service_unavailable,
                                   "not_acknowledged", not_acknowledged_message,
-                                  true));
+                                  keep));
     });
   }
 
