@@ -3,6 +3,7 @@
 // its external_id) and enrolled (once per sequence); each invalid one is
 // listed with its index and why.
 
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <unordered_set>
@@ -319,12 +320,15 @@ response service::preview_step(const call& c) {
 }
 
 // One import: leads taken one at a time (an NDJSON line, an element of a
-// JSON array), written durably and enrolled in batches. A batch's write goes
-// to the group commit, and its leads are enrolled once it is durable, while
-// the next batch is read and checked: the two overlap, on two threads. Every
-// feed() ends with its batches written and enrolled: nothing is left
-// half-done between two pieces of a streamed body, so imports take turns on
-// import_mu_ piece by piece (another import reads what this one wrote).
+// JSON array), written and enrolled in batches. A batch's leads and index
+// entries go to the group commit, and its leads are enrolled at once, in the
+// directory before an event can find their index entries; their first
+// snapshots queue behind the batch, which the group commit writes first, so
+// a recovered enrollment is always indexed. The writer thread inserts one
+// batch while this one reads and checks the next. Every feed() ends with its
+// batches durable: nothing is left half-done between two pieces of a
+// streamed body, so imports take turns on import_mu_ piece by piece
+// (another import reads what this one wrote).
 class service::importer final : public lead_stream {
  public:
   importer(service& s, const request& req, workspace_id ws, sequence seq)
@@ -333,11 +337,15 @@ class service::importer final : public lead_stream {
     head_.keep_alive(req.keep_alive());
   }
 
-  // An import left before its end (the connection closed): what was written
-  // is enrolled, as a finished import's would be.
+  // An import left before its end (the connection closed): what it handed
+  // over is durable before another import reads.
   ~importer() override {
     std::lock_guard lk{s_.import_mu_};
-    enroll_written();
+    try {
+      wait_written();
+    } catch (const std::exception&) {
+      // Nothing to answer any more; the storage error shows elsewhere.
+    }
   }
 
   void feed(std::string_view bytes) override {
@@ -358,14 +366,14 @@ class service::importer final : public lead_stream {
       }
     }
     flush();
-    enroll_written();
+    wait_written();
   }
 
   response finish() override {
     std::lock_guard lk{s_.import_mu_};
     if (!partial_.empty() || overlong_) end_partial();
     flush();
-    enroll_written();
+    wait_written();
     if (failed_) return std::move(*failed_);
     json::object out{{"enrolled", enrolled_},
                      {"duplicates", duplicates_},
@@ -383,7 +391,7 @@ class service::importer final : public lead_stream {
       take(index_++, v);
     }
     flush();
-    enroll_written();
+    wait_written();
   }
 
  private:
@@ -445,7 +453,7 @@ class service::importer final : public lead_stream {
         "do_not_contact");
     // Not found in storage while its batch's write is under way.
     if (in_batch_.contains(l->external_id) ||
-        (written_ && written_->external_ids.contains(l->external_id))) {
+        handed_over_.contains(l->external_id)) {
       ++duplicates_;
       return;
     }
@@ -497,34 +505,36 @@ class service::importer final : public lead_stream {
     if (batch_.size() >= batch_size) flush();
   }
 
-  // Hands the batch's leads and memberships to the group commit, once the
-  // batch before it is enrolled.
+  // Hands the batch's leads and memberships to the group commit, and enrolls
+  // its leads.
   void flush() {
     if (writes_.empty() || failed_) return;
-    enroll_written();
-    if (failed_) return;
     auto done = std::make_shared<std::promise<bool>>();
-    written_.emplace(written_batch{done->get_future(), std::move(batch_),
-                                   std::move(in_batch_)});
-    s_.write_then(std::move(writes_), [done](bool ok) { done->set_value(ok); });
+    last_write_ = done->get_future();
+    s_.write_then(std::move(writes_), [done, bad = write_failed_](bool ok) {
+      if (!ok) *bad = true;
+      done->set_value(ok);
+    });
     writes_ = {};
+    for (auto& [e, contact] : batch_)
+      if (s_.engine_.enroll(e, std::move(contact), false, true)) ++enrolled_;
     batch_.clear();
+    handed_over_.merge(in_batch_);
     in_batch_.clear();
   }
 
-  // Waits for the batch handed over last to be durable, then enrolls its
-  // leads: their index entries exist before any event can look for them.
-  void enroll_written() {
-    if (!written_) return;
-    auto w = std::move(*written_);
-    written_.reset();
+  // Waits until every batch handed over is durable (the group commit writes
+  // in order: the last one's completion comes after the others').
+  void wait_written() {
+    if (!last_write_.valid()) return;
+    auto last = std::move(last_write_);
     if (s_.drive_)
-      while (w.status.wait_for(std::chrono::seconds{0}) !=
+      while (last.wait_for(std::chrono::seconds{0}) !=
              std::future_status::ready)
         s_.drive_();
-    if (!w.status.get()) return fail();
-    for (auto& [e, contact] : w.leads)
-      if (s_.engine_.enroll(e, std::move(contact), false, true)) ++enrolled_;
+    last.wait();
+    handed_over_.clear();
+    if (*write_failed_) fail();
   }
 
   void fail() {
@@ -533,13 +543,6 @@ class service::importer final : public lead_stream {
     batch_.clear();
     in_batch_.clear();
   }
-
-  // A batch whose write is under way, and what it will enroll.
-  struct written_batch {
-    std::future<bool> status;
-    std::vector<std::pair<enrollment, std::shared_ptr<const lead>>> leads;
-    std::unordered_set<std::string> external_ids;
-  };
 
   service& s_;
   request head_; // the request's line, for the answer; no body
@@ -555,7 +558,12 @@ class service::importer final : public lead_stream {
   // entries do not exist yet, so a second occurrence is found here.
   std::unordered_set<std::string> in_batch_;
   storage::write_set writes_;
-  std::optional<written_batch> written_;
+  // The external ids of the batches handed over and not yet known durable,
+  // which storage cannot show yet; the last one's write; whether any failed.
+  std::unordered_set<std::string> handed_over_;
+  std::future<bool> last_write_;
+  std::shared_ptr<std::atomic<bool>> write_failed_ =
+    std::make_shared<std::atomic<bool>>(false);
   std::optional<response> failed_;
 };
 
