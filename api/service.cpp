@@ -348,11 +348,6 @@ storage::status service::write_durably(storage::write_set w) {
   return written.get();
 }
 
-storage::status service::write_batch(const storage::write_set& w) {
-  if (persister_ == nullptr) return db_.write(w, true);
-  return persister_->write_now(w);
-}
-
 // The registry's metrics and the engine's state, in Prometheus's text
 // format.
 response service::get_metrics(const call& c) {

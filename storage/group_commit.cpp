@@ -1,7 +1,6 @@
 #include "storage/group_commit.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -226,22 +225,6 @@ void group_commit::write_round(std::vector<request>& round) {
   for (auto& r : round)
     if (r.callback) r.callback(result);
   round.clear();
-}
-
-status group_commit::write_now(const write_set& w) {
-  if (w.empty()) return done{};
-  auto& db = db_.internals();
-  thread_local rocksdb::WriteBatch batch;
-  batch.Clear();
-  std::array<std::reference_wrapper<const write_set>, 1> one{std::cref(w)};
-  rocksdb::Status st = append_in_key_order(db, batch, one);
-  if (st.ok()) {
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.mode == durability::sync;
-    st = db.db->Write(wo, &batch);
-  }
-  if (!st.ok()) return translate(st, "write");
-  return done{};
 }
 
 void group_commit::run() {

@@ -48,14 +48,6 @@ class group_commit {
   /// at once with shutting_down.
   void submit(write_set w, completion done);
 
-  /// Writes `w` on the calling thread, its keys in order, durable as the
-  /// rounds are, and returns when it is: beside the writer, not after what
-  /// is queued (for a set nothing queued must precede, such as an import's
-  /// leads, whose enrollments start only after it). RocksDB inserts
-  /// concurrent writers' entries into its memtables in parallel, so a large
-  /// set no longer holds the writer's thread.
-  status write_now(const write_set& w);
-
   /// Queues `w` whatever the queue holds, never blocking: for producers that
   /// must not wait (actors on scheduler threads). Their back-pressure is taken
   /// upstream, by not starting new work while backlog_bytes() is high. After

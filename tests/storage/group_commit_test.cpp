@@ -66,25 +66,6 @@ TEST(GroupCommit, CompletesEverySetInOrderOnceDurable) {
   EXPECT_EQ(t.failed_rounds, 0u);
 }
 
-TEST(GroupCommit, WriteNowWritesOnTheCallersThreadBesideTheQueue) {
-  test::temp_dir dir;
-  auto s = open_synchronous(dir.str());
-  group_commit gc{*s};
-  gc.submit(one_put(1), nullptr); // queued: written only when flushed
-  write_set w;
-  for (uint64_t i = 300; i > 200;
-       --i) // keys out of order: sorted for the write
-    w.put(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{i}),
-          "v");
-  ASSERT_TRUE(gc.write_now(w));
-  for (uint64_t i = 201; i <= 300; ++i)
-    EXPECT_TRUE(present(*s, i)) << i;
-  EXPECT_FALSE(present(*s, 1)); // not after the queue: beside it
-  EXPECT_TRUE(gc.write_now(write_set{}));
-  gc.flush_once();
-  EXPECT_TRUE(present(*s, 1));
-}
-
 TEST(GroupCommit, ManyPipeliningProducersShareRounds) {
   test::temp_dir dir;
   storage_options o;
