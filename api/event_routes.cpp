@@ -165,29 +165,20 @@ void service::write_then(storage::write_set record,
 }
 
 void service::deliver(workspace_id ws, lead_id lead, actors::lead_event e,
-                      std::optional<time_point> back, storage::write_set record,
-                      std::function<void(delivered)> then) {
-  // The record is queued by the last acknowledgement itself, on the engine's
-  // thread: the caller hears once, when it is durable.
-  auto w = std::make_shared<storage::write_set>(std::move(record));
-  std::function<void(size_t)> applied = [this, w,
-                                         then = std::move(then)](size_t n) {
-    write_then(std::move(*w), [then, n](bool ok) { then({n, ok}); });
-  };
+                      std::optional<time_point> back,
+                      std::function<void(size_t)> then) {
   // The lead's index and its enrollments' snapshots are read on this thread,
   // not on the I/O pool: the request is this thread's work.
   actors::runtime::blocking_scope here;
-  engine_.deliver_to_lead(ws, lead, e, back, std::move(applied));
+  engine_.deliver_to_lead(ws, lead, e, back, std::move(then));
 }
 
-std::optional<service::delivered>
+std::optional<size_t>
 service::deliver_and_wait(workspace_id ws, lead_id lead, actors::lead_event e,
-                          std::optional<time_point> back,
-                          storage::write_set record) {
-  auto done = std::make_shared<std::promise<delivered>>();
+                          std::optional<time_point> back) {
+  auto done = std::make_shared<std::promise<size_t>>();
   auto reached = done->get_future();
-  deliver(ws, lead, e, back, std::move(record),
-          [done](delivered d) { done->set_value(d); });
+  deliver(ws, lead, e, back, [done](size_t n) { done->set_value(n); });
   if (drive_)
     while (reached.wait_for(std::chrono::seconds{0}) !=
            std::future_status::ready)
@@ -321,7 +312,6 @@ void service::post_event(const call& c, reply done) {
   struct joined {
     std::atomic<size_t> left;
     std::atomic<size_t> reached{0};
-    std::atomic<bool> failed{false};
     storage::write_set record;
     std::vector<std::pair<lead_id, std::string>> colleagues; // lead, domain
   };
@@ -335,9 +325,8 @@ void service::post_event(const call& c, reply done) {
         join->colleagues.emplace_back(l.id, std::string{domain});
   auto ws = c.ws;
   auto each = [this, join, ws, head = shell_of(c.req), accepted,
-               done = std::move(done)](delivered d) {
-    join->reached += d.enrollments;
-    if (!d.written) join->failed = true;
+               done = std::move(done)](size_t n) {
+    join->reached += n;
     if (join->left.fetch_sub(1) != 1) return;
     // Nobody waits for the colleagues: their reads go to the I/O pool, even
     // when the last acknowledgement came inline on the HTTP thread.
@@ -346,12 +335,11 @@ void service::post_event(const call& c, reply done) {
       engine_.deliver_to_domain(ws, domain, lead,
                                 actors::lead_event::colleague_replied, nullptr);
     write_then(std::move(join->record), [join, head, accepted, done](bool ok) {
-      done(ok && !join->failed ? accepted(false, join->reached.load())
-                               : storage_failed(head));
+      done(ok ? accepted(false, join->reached.load()) : storage_failed(head));
     });
   };
   for (const auto& l : who)
-    deliver(c.ws, l.id, kind, ev.return_date, {}, each);
+    deliver(c.ws, l.id, kind, ev.return_date, each);
 }
 
 response service::get_inbox(const call& c) {

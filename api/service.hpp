@@ -178,28 +178,15 @@ class service {
   response sequence_leads(const call& c);
   response add_unsubscribe(const call& c);
   response list_unsubscribes(const call& c);
-  /// Delivers `e` to every enrollment of `lead` and waits until each applied
-  /// it: how many there were, or nullopt when that took too long.
-  // How an event reached a lead: its enrollments that applied it, and
-  // whether the record written after them (if any) was.
-  struct delivered {
-    size_t enrollments = 0;
-    bool written = true;
-  };
-  // Delivers `e` to every enrollment of `lead` and waits until they applied
-  // it; then `record` (when not empty) goes to the group commit from the last
-  // acknowledgement, and the wait ends when it is durable: one wait for both.
-  // Nullopt: not acknowledged in time.
-  std::optional<delivered> deliver_and_wait(workspace_id ws, lead_id lead,
-                                            actors::lead_event e,
-                                            std::optional<time_point> back,
-                                            storage::write_set record = {});
-  // deliver_and_wait() without the wait: `then` runs on an engine thread (or
-  // the group commit's) once the enrollments applied `e` and `record` is
-  // durable.
+  // Delivers `e` to every enrollment of `lead`; `then` runs (on an engine
+  // thread, or inline) with how many there were, once each applied it.
   void deliver(workspace_id ws, lead_id lead, actors::lead_event e,
-               std::optional<time_point> back, storage::write_set record,
-               std::function<void(delivered)> then);
+               std::optional<time_point> back,
+               std::function<void(size_t)> then);
+  // deliver(), waiting: nullopt when that took too long.
+  std::optional<size_t> deliver_and_wait(workspace_id ws, lead_id lead,
+                                         actors::lead_event e,
+                                         std::optional<time_point> back);
   // Writes `record` durably without waiting (through the group commit when
   // there is one, else on this thread), then calls `then` with whether it
   // was; at once when it is empty.
@@ -213,9 +200,6 @@ class service {
   // Writes `w` durably (through the group commit when there is one) and
   // waits for it.
   storage::status write_durably(storage::write_set w);
-  // Writes `w` durably on this thread, beside the group commit (nothing
-  // queued there must come first).
-  storage::status write_batch(const storage::write_set& w);
   // Counts a request of `found` (none: no route matched) answered `status`
   // after `seconds`.
   void count_request(const route* found, unsigned status, double seconds);

@@ -98,7 +98,7 @@ response service::add_unsubscribe(const call& c) {
       return error(c.req, http::status::service_unavailable, "not_acknowledged",
                    "the entry is stored, but not every enrollment it names "
                    "applied it in time; add it again (it is idempotent)");
-    halted += reached->enrollments;
+    halted += *reached;
   }
   auto out = entry_json(entry);
   out["enrollments"] = halted;
