@@ -335,19 +335,6 @@ void service::count_request(const route* found, unsigned status,
   histogram->Observe(seconds);
 }
 
-storage::status service::write_durably(storage::write_set w) {
-  if (persister_ == nullptr) return db_.write(w, true);
-  auto done = std::make_shared<std::promise<storage::status>>();
-  auto written = done->get_future();
-  persister_->submit(std::move(w),
-                     [done](const storage::status& s) { done->set_value(s); });
-  if (drive_)
-    while (written.wait_for(std::chrono::seconds{0}) !=
-           std::future_status::ready)
-      drive_();
-  return written.get();
-}
-
 // The registry's metrics and the engine's state, in Prometheus's text
 // format.
 response service::get_metrics(const call& c) {

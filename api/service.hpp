@@ -197,9 +197,6 @@ class service {
                                      std::string_view email) const;
   void post_event(const call& c, reply done);
   response get_metrics(const call& c);
-  // Writes `w` durably (through the group commit when there is one) and
-  // waits for it.
-  storage::status write_durably(storage::write_set w);
   // Counts a request of `found` (none: no route matched) answered `status`
   // after `seconds`.
   void count_request(const route* found, unsigned status, double seconds);
