@@ -201,8 +201,8 @@ void service::post_event(const call& c, reply done) {
   auto ev = std::move(std::get<event_body>(read));
   // Answers may be made after the request is gone: from its version and
   // keep-alive alone.
-  auto accepted = [head = shell_of(c.req), id = ev.id](bool duplicate,
-                                                       size_t reached) {
+  const auto head = shell_of(c.req);
+  auto accepted = [head, id = ev.id](bool duplicate, size_t reached) {
     return answer(head, http::status::accepted,
                   json::object{{"event_id", id},
                                {"duplicate", duplicate},
@@ -231,10 +231,10 @@ void service::post_event(const call& c, reply done) {
     engine_.control(*ev.account, actors::account_event::linkedin_warning);
     log::info("account_warned", {{"workspace", to_string(c.ws)},
                                  {"account", to_string(*ev.account)}});
-    return write_then(std::move(record), [head = shell_of(c.req), accepted,
-                                          done = std::move(done)](bool ok) {
-      done(ok ? accepted(false, 0) : storage_failed(head));
-    });
+    return write_then(std::move(record),
+                      [head, accepted, done = std::move(done)](bool ok) {
+                        done(ok ? accepted(false, 0) : storage_failed(head));
+                      });
   }
   // The lead: by id, else by external_id, else every lead of the workspace
   // with that email address.
@@ -324,7 +324,7 @@ void service::post_event(const call& c, reply done) {
           !domain.empty() && !free_mail(domain))
         join->colleagues.emplace_back(l.id, std::string{domain});
   auto ws = c.ws;
-  auto each = [this, join, ws, head = shell_of(c.req), accepted,
+  auto each = [this, join, ws, head, accepted,
                done = std::move(done)](size_t n) {
     join->reached += n;
     if (join->left.fetch_sub(1) != 1) return;
