@@ -223,7 +223,16 @@ void apply(self_pointer self, const event& ev) {
   // recorded (with its history entry) or the enrollment halts. Asking for a
   // slot and the provider call itself are not durable points: after a crash
   // the step fires again, or the intent says a call may be under way.
+  std::optional<uint32_t> fire_now;
   for (const auto& effect : t.effects) {
+    // A step due already (the first one, at once) fires in this job: the
+    // wheel would hand it back on its next tick, through a job of its own.
+    if (const auto* x = std::get_if<fx::arm_timer>(&effect);
+        x != nullptr && st.env.fire_due_at_once && x->due <= now) {
+      fire_now = x->generation;
+      snapshot = true;
+      continue;
+    }
     if (carry_out(st, t, effect, w, snapshot)) continue;
     std::visit(
       [&](const auto& x) {
@@ -282,6 +291,7 @@ void apply(self_pointer self, const event& ev) {
   }
   if (granted_now) apply(self, ev::slot_granted{*granted_now});
   if (to_send) call_provider(self, *to_send);
+  if (fire_now) apply(self, ev::timer_fired{*fire_now});
 }
 
 // Hands step `s` to its provider. An outcome answered during the call is

@@ -195,6 +195,7 @@ enrollment_env runtime::links(const enrollment& e) {
   env.counters = counters_of(e.sequence);
   env.metrics = metrics_.get();
   env.passivate_after = options_.passivate_after;
+  env.fire_due_at_once = !options_.deterministic;
   return env;
 }
 

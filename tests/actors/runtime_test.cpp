@@ -3,6 +3,7 @@
 #include <future>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -520,6 +521,35 @@ TEST_F(Runtime,
   run_to_the_end();
   for (const auto& [key, times] : sends())
     EXPECT_NE(key.first, 5u);
+}
+
+// With threads, a step armed already due goes in the job that armed it, not
+// on the wheel's next tick: the clock never moves here, and nothing ticks,
+// yet the invite goes; the email, three days off, waits.
+TEST_F(Runtime, WithThreadsAStepDueAtEnrollmentGoesWithoutATick) {
+  storage::storage_options so;
+  so.path = dir.str();
+  auto opened = storage::store::open(so);
+  ASSERT_TRUE(opened);
+  auto store = std::move(*opened);
+  storage::group_commit commit{*store};
+  runtime_options o;
+  o.threads = 1;
+  o.io_threads = 1;
+  runtime threaded{o, clock, *store, commit};
+  threaded.add_channel(channel::email, &email);
+  threaded.add_channel(channel::linkedin, &linkedin);
+  threaded.add_account(sender(1, channel::email), utc());
+  threaded.add_account(sender(2, channel::linkedin), utc());
+  threaded.add_sequence(test::w1_shaped_sequence(0), utc());
+  ASSERT_TRUE(threaded.enroll(enrollment_of(1, 1), make_lead(1), false));
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (linkedin.count() == 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  EXPECT_EQ(linkedin.count(), 1u);
+  EXPECT_EQ(email.count(), 0u);
+  threaded.stop();
+  commit.stop();
 }
 
 // The threaded runtime: enroll() waits while max_pending_enrolls enrollments
