@@ -365,6 +365,8 @@ void assign(enrollment_actor_state& st, enrollment_assignment a) {
   st.parked = false;
   st.e = a.snapshot.e;
   st.history = std::move(a.snapshot.history);
+  // Room for a sequence's usual lines at once, not regrown line by line.
+  st.history.reserve(8);
   st.sequence = std::move(a.sequence);
   st.contact = std::move(a.contact);
   st.env = std::move(a.env);

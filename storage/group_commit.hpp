@@ -4,11 +4,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "storage/completion.hpp"
 #include "storage/error.hpp"
 #include "storage/store.hpp"
 #include "storage/write_set.hpp"
@@ -20,11 +20,6 @@ class Registry;
 } // namespace prometheus
 
 namespace herald::storage {
-
-/// Called once a write set is durable (`ok`) or failed; runs on the writer
-/// thread (or in flush_once's caller in synchronous mode), so it must be quick
-/// and must not block.
-using completion = std::function<void(const status&)>;
 
 /// The front of the database for the hot path: many producers hand it write
 /// sets, one writer thread turns everything queued into one RocksDB WriteBatch

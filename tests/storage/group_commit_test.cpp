@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -39,6 +42,47 @@ bool present(store& s, uint64_t i) {
   auto v =
     s.get(cf::enrollments, key::enrollment(workspace_id{1}, enrollment_id{i}));
   return v && v->has_value();
+}
+
+// A completion holds small callables inline and larger ones on the heap; both
+// are called with the status, survive moves and end exactly once.
+TEST(Completion, CallsAndEndsWhatItHoldsInlineOrOnTheHeap) {
+  struct probe {
+    std::shared_ptr<int> calls = std::make_shared<int>(0);
+  };
+  probe small;
+  probe large;
+  std::array<uint64_t, 16> padding{};
+  {
+    completion inline_one = [p = small](const status& s) {
+      *p.calls += s ? 1 : 10;
+    };
+    completion heap_one = [p = large, padding](const status&) {
+      *p.calls += 1 + static_cast<int>(padding[0]);
+    };
+    EXPECT_EQ(small.calls.use_count(), 2);
+    EXPECT_EQ(large.calls.use_count(), 2);
+    completion moved = std::move(inline_one);
+    completion also_moved;
+    also_moved = std::move(heap_one);
+    EXPECT_FALSE(inline_one);
+    EXPECT_FALSE(heap_one);
+    ASSERT_TRUE(moved);
+    ASSERT_TRUE(also_moved);
+    moved(done{});
+    moved(status{storage_error{errc::io_error, "", ""}});
+    also_moved(done{});
+    EXPECT_EQ(*small.calls, 11);
+    EXPECT_EQ(*large.calls, 1);
+    // Each captured copy is still held once, by the completion it moved to.
+    EXPECT_EQ(small.calls.use_count(), 2);
+    EXPECT_EQ(large.calls.use_count(), 2);
+  }
+  EXPECT_EQ(small.calls.use_count(), 1);
+  EXPECT_EQ(large.calls.use_count(), 1);
+  // An empty std::function is no completion at all.
+  completion none = std::function<void(const status&)>{};
+  EXPECT_FALSE(none);
 }
 
 TEST(GroupCommit, CompletesEverySetInOrderOnceDurable) {
