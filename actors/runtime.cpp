@@ -211,7 +211,9 @@ runtime::spawn_enrollment(storage::enrollment_snapshot snapshot,
   auto env = links(e);
   if (counted) {
     env.pending_enrolls = &pending_enrolls_;
-    env.pending_low = static_cast<int64_t>(options_.max_pending_enrolls / 4);
+    // A quarter of them had their first job (below the bound for any bound).
+    env.pending_low =
+      static_cast<int64_t>(options_.max_pending_enrolls * 3 / 4);
   }
   enrollment_actor kept;
   {

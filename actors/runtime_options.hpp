@@ -52,8 +52,10 @@ struct runtime_options {
   /// enroll() waits (on its caller's thread, never an actor's) while this
   /// many enrollments wait for their first job, until a quarter of them have
   /// had it: an import cannot bury the timers already due under its own
-  /// backlog (0: no bound; deterministic runs never wait).
-  size_t max_pending_enrolls = 1024;
+  /// backlog (0: no bound; deterministic runs never wait). Woken with three
+  /// quarters still queued, the importer refills before the CAF thread runs
+  /// dry even when it waits for a core.
+  size_t max_pending_enrolls = 4096;
   /// The ticker sleeps until the next due time (woken sooner when an earlier
   /// timer is armed), but never longer than this.
   duration ticker_max_sleep = std::chrono::seconds{1};
