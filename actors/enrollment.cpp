@@ -196,6 +196,7 @@ void take(enrollment_actor_state& st, const transition& t, bool snapshot,
   if (st.env.counters != nullptr) st.env.counters->moved(st.e, t.next);
   st.e = t.next;
   if (!snapshot) return;
+  st.snapshot_owed = false;
   // Reused: the write set copies it (no allocation per durable point).
   thread_local std::string value;
   value.clear();
@@ -203,6 +204,9 @@ void take(enrollment_actor_state& st, const transition& t, bool snapshot,
   w.put(storage::cf::enrollments,
         storage::key::enrollment_fixed(st.e.workspace, st.e.id).view(), value);
 }
+
+void post(self_pointer self, storage::write_set& w,
+          std::optional<std::pair<uint16_t, uint16_t>> intent, time_point now);
 
 // Runs one event through the machine and carries out its effects.
 void apply(self_pointer self, const event& ev) {
@@ -268,7 +272,31 @@ void apply(self_pointer self, const event& ev) {
       },
       effect);
   }
-  take(st, t, snapshot, w);
+  // A step fired at once mostly writes a snapshot of its own (its intent)
+  // in this job: this one is owed until then, and written only if not.
+  bool owe = fire_now && w.empty();
+  take(st, t, snapshot && !owe, w);
+  if (owe) st.snapshot_owed = true;
+  post(self, w, intent, now);
+  if (granted_now) apply(self, ev::slot_granted{*granted_now});
+  if (to_send) call_provider(self, *to_send);
+  if (fire_now) {
+    apply(self, ev::timer_fired{*fire_now});
+    if (std::exchange(st.snapshot_owed, false)) {
+      storage::write_set owed;
+      take(st, transition{st.e, {}}, true, owed);
+      post(self, owed, std::nullopt, now);
+    }
+  }
+}
+
+// Posts what a transition writes (if anything), with what its durability
+// tells: the intent's step and attempt to the actor, an idle snapshot's to
+// the directory.
+void post(self_pointer self, storage::write_set& w,
+          std::optional<std::pair<uint16_t, uint16_t>> intent, time_point now) {
+  auto& st = self->state;
+  const auto id = st.e.id;
   if (!w.empty()) {
     auto number = ++st.writes;
     storage::completion done;
@@ -289,9 +317,6 @@ void apply(self_pointer self, const event& ev) {
     }
     st.env.persister->post(std::move(w), std::move(done));
   }
-  if (granted_now) apply(self, ev::slot_granted{*granted_now});
-  if (to_send) call_provider(self, *to_send);
-  if (fire_now) apply(self, ev::timer_fired{*fire_now});
 }
 
 // Hands step `s` to its provider. An outcome answered during the call is

@@ -185,6 +185,9 @@ struct enrollment_actor_state {
   /// write to be one of those.
   uint64_t writes = 0;
   uint64_t reported = 0;
+  /// A snapshot the job running still has to write, unless a later
+  /// transition of the same job writes one (a step fired at once).
+  bool snapshot_owed = false;
   /// The next enrollment of a kept actor, left by reassign() for the actor's
   /// own job (assign_atom) to take up: the only part of the state another
   /// thread touches (owned; freed by the actor's state when left).

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <array>
+#include <functional>
 #include <future>
 #include <map>
 #include <set>
@@ -523,33 +525,93 @@ TEST_F(Runtime,
     EXPECT_NE(key.first, 5u);
 }
 
+// The runtime with threads, for what only shows without the deterministic
+// scheduler: a store in `path`, the two providers and accounts, W1's
+// sequence with its first step at enrollment. Nothing ticks: the manual
+// clock stays put.
+struct threaded_runtime {
+  threaded_runtime(const std::string& path, const clock& time, provider& emails,
+                   provider& invites,
+                   const std::array<sender_account, 2>& senders)
+    : store{open(path)}, commit{*store}, rt{options(), time, *store, commit} {
+    const auto* utc = date::locate_zone("UTC");
+    rt.add_channel(channel::email, &emails);
+    rt.add_channel(channel::linkedin, &invites);
+    for (const auto& a : senders)
+      rt.add_account(a, utc);
+    rt.add_sequence(test::w1_shaped_sequence(0), utc);
+  }
+  ~threaded_runtime() {
+    rt.stop();
+    commit.stop();
+  }
+
+  static std::unique_ptr<storage::store> open(const std::string& path) {
+    storage::storage_options so;
+    so.path = path;
+    auto opened = storage::store::open(so);
+    EXPECT_TRUE(opened);
+    return opened ? std::move(*opened) : nullptr;
+  }
+  static runtime_options options() {
+    runtime_options o;
+    o.threads = 1;
+    o.io_threads = 1;
+    return o;
+  }
+
+  // Waits (bounded) until `done` holds; false if it never did.
+  static bool eventually(const std::function<bool()>& done) {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+    return true;
+  }
+
+  std::unique_ptr<storage::store> store;
+  storage::group_commit commit;
+  runtime rt;
+};
+
 // With threads, a step armed already due goes in the job that armed it, not
-// on the wheel's next tick: the clock never moves here, and nothing ticks,
-// yet the invite goes; the email, three days off, waits.
+// on the wheel's next tick: nothing ticks here, yet the invite goes; the
+// email, three days off, waits.
 TEST_F(Runtime, WithThreadsAStepDueAtEnrollmentGoesWithoutATick) {
-  storage::storage_options so;
-  so.path = dir.str();
-  auto opened = storage::store::open(so);
-  ASSERT_TRUE(opened);
-  auto store = std::move(*opened);
-  storage::group_commit commit{*store};
-  runtime_options o;
-  o.threads = 1;
-  o.io_threads = 1;
-  runtime threaded{o, clock, *store, commit};
-  threaded.add_channel(channel::email, &email);
-  threaded.add_channel(channel::linkedin, &linkedin);
-  threaded.add_account(sender(1, channel::email), utc());
-  threaded.add_account(sender(2, channel::linkedin), utc());
-  threaded.add_sequence(test::w1_shaped_sequence(0), utc());
-  ASSERT_TRUE(threaded.enroll(enrollment_of(1, 1), make_lead(1), false));
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{30};
-  while (linkedin.count() == 0 && std::chrono::steady_clock::now() < give_up)
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  EXPECT_EQ(linkedin.count(), 1u);
+  threaded_runtime t{dir.str(),
+                     clock,
+                     email,
+                     linkedin,
+                     {sender(1, channel::email), sender(2, channel::linkedin)}};
+  ASSERT_TRUE(t.rt.enroll(enrollment_of(1, 1), make_lead(1), false));
+  EXPECT_TRUE(t.eventually([&] { return linkedin.count() == 1; }));
   EXPECT_EQ(email.count(), 0u);
-  threaded.stop();
-  commit.stop();
+}
+
+// The enrollment's first snapshot waits for the step fired at once, whose
+// intent supersedes it; a step that gets no slot writes no intent, and the
+// enrollment is stored all the same (asking for its slot).
+TEST_F(Runtime, WithThreadsAStepWaitingForItsSlotStillStoresItsEnrollment) {
+  invites_per_day = 0;
+  threaded_runtime t{dir.str(),
+                     clock,
+                     email,
+                     linkedin,
+                     {sender(1, channel::email), sender(2, channel::linkedin)}};
+  ASSERT_TRUE(t.rt.enroll(enrollment_of(1, 1), make_lead(1), false));
+  auto key = storage::key::enrollment(workspace_id{1}, enrollment_id{1});
+  EXPECT_TRUE(t.eventually([&] {
+    auto got = t.store->get(storage::cf::enrollments, key);
+    return got && got->has_value();
+  }));
+  auto got = t.store->get(storage::cf::enrollments, key);
+  ASSERT_TRUE(got && got->has_value());
+  auto stored = storage::decode_enrollment(**got);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->phase, enrollment_phase::awaiting_slot);
+  EXPECT_EQ(stored->position, 0u);
+  EXPECT_EQ(linkedin.count(), 0u);
 }
 
 // The threaded runtime: enroll() waits while max_pending_enrolls enrollments
