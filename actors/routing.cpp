@@ -5,6 +5,8 @@
 
 #include "actors/runtime.hpp"
 
+#include <algorithm>
+
 #include <caf/send.hpp>
 
 #include "storage/codec.hpp"
@@ -193,6 +195,7 @@ void runtime::activate(uint64_t id, workspace_id ws) {
       snapshot = std::move(*decoded);
   }
   const enrollment* e = snapshot ? &snapshot->e : nullptr;
+  if (e && halting && halt_in_place(id, *snapshot)) return;
   if (e && halting) {
     contact = std::make_shared<lead>();
     contact->id = e->lead;
@@ -221,6 +224,96 @@ void runtime::activate(uint64_t id, workspace_id ws) {
   ++activations_;
   for (const auto& in : waiting)
     send_input(a, in);
+}
+
+namespace {
+
+// The engine's event for routed input `in` (an event).
+event event_of(lead_event what, int64_t arg) {
+  switch (what) {
+    case lead_event::reply: return ev::reply{};
+    case lead_event::bounce: return ev::bounce{};
+    case lead_event::unsubscribe: return ev::unsubscribe{};
+    case lead_event::invite_accepted: return ev::invite_accepted{};
+    case lead_event::colleague_replied: return ev::colleague_replied{};
+    case lead_event::auto_reply: {
+      std::optional<time_point> back;
+      if (arg >= 0) back = from_ms(arg);
+      return ev::auto_reply{back};
+    }
+    case lead_event::pause: return ev::sequence_paused{};
+    case lead_event::resume: return ev::sequence_resumed{};
+  }
+  return ev::reply{};
+}
+
+} // namespace
+
+bool runtime::halt_in_place(uint64_t id,
+                            const storage::enrollment_snapshot& snapshot) {
+  const auto& e = snapshot.e;
+  // What the actor would do in its first job, done here: the events applied
+  // in arrival order (the first halts it; the ones after change nothing
+  // more), the timers stale once it halted, the acknowledgements confirmed
+  // once its snapshot is queued. Nothing of it needs a contact, an account
+  // or a provider. Worked out without the directory's lock, which only
+  // frames it: what waits is read first, and taken if nothing came since.
+  std::vector<input> inputs;
+  enrollment_actor_state st;
+  {
+    std::shared_lock lk{mu_};
+    auto seq = sequences_.find(e.sequence.value);
+    auto waiting = waiting_.find(id);
+    if (seq == sequences_.end() || waiting == waiting_.end()) return false;
+    inputs = waiting->second;
+    auto stand_in = std::make_shared<lead>();
+    stand_in->id = e.lead;
+    stand_in->workspace = e.workspace;
+    assign(st, {snapshot, seq->second.first, std::move(stand_in),
+                seq->second.second, links(e)});
+  }
+  // Counted once it holds (a refusal half-way leaves them untouched).
+  auto* counters = std::exchange(st.env.counters, nullptr);
+  st.env.metrics = nullptr;
+  storage::write_set w;
+  std::vector<std::shared_ptr<delivery_countdown>> acks;
+  for (const auto& in : inputs) {
+    if (in.kind == input::restart) return false;
+    if (in.kind == input::ack) {
+      acks.push_back(in.countdown);
+    } else if (in.kind == input::event) {
+      if (!apply_idle(st, event_of(in.what, in.arg), w)) return false;
+    }
+    // A timer: stale once the first event halted the enrollment.
+  }
+  if (st.e.state == enrollment_state::active) return false;
+  {
+    std::unique_lock lk{mu_};
+    auto it = directory_.find(id);
+    auto waiting = waiting_.find(id);
+    if (it == directory_.end()) return true; // stopped meanwhile
+    if (waiting == waiting_.end() || waiting->second.size() != inputs.size())
+      return false; // more came: the actor takes them all
+    waiting_.erase(waiting);
+    auto& x = it->second;
+    x.activating = false;
+    x.armed = 0;
+    x.final = st.e.phase == enrollment_phase::done;
+    // Numbered anew, as an actor would: the one write below.
+    x.needed = w.empty() ? 0 : 1;
+    x.settled = 0;
+  }
+  if (counters != nullptr) counters->moved(e, st.e);
+  halted_in_place_.fetch_add(1, std::memory_order_relaxed);
+  // Queued before the confirmations: whatever a confirmation lets its caller
+  // write next is written after this snapshot.
+  if (!w.empty())
+    persister_.post(std::move(w), [this, id](const storage::status& ok) {
+      written(enrollment_id{id}, 1, static_cast<bool>(ok));
+    });
+  for (const auto& countdown : acks)
+    countdown->confirm();
+  return true;
 }
 
 bool runtime::passivate(enrollment_id id,
@@ -259,6 +352,28 @@ void runtime::written(enrollment_id id, uint64_t number, bool ok) {
   x.settled = std::max(x.settled, static_cast<uint32_t>(number));
   if (!x.deferred || x.settled < x.needed) return;
   x.deferred = false;
+  if (x.final) {
+    // Ended, and now durably so (an acknowledgement following its halting
+    // event waits here for that): what waited is applied as for any ended
+    // enrollment, without an activation, unless something needs one.
+    auto w = waiting_.find(id.value);
+    if (w != waiting_.end() &&
+        std::all_of(w->second.begin(), w->second.end(), [](const input& in) {
+          return in.kind == input::event || in.kind == input::ack ||
+                 in.kind == input::fire;
+        })) {
+      auto inputs = std::move(w->second);
+      waiting_.erase(w);
+      x.activating = false;
+      lk.unlock();
+      for (const auto& in : inputs)
+        if (in.kind == input::fire)
+          stale_dropped_.fetch_add(1, std::memory_order_relaxed);
+        else
+          apply_ended(in);
+      return;
+    }
+  }
   auto ws = x.ws;
   lk.unlock(); // a stopping pool runs the job here, and it takes mu_
   io_.post([this, i = id.value, ws] { activate(i, ws); });

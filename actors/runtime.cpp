@@ -377,6 +377,7 @@ runtime::totals runtime::stats() const {
   t.reused = reused_.load();
   t.parked = parked_count();
   t.enrolled_in_place = enrolled_in_place_.load();
+  t.halted_in_place = halted_in_place_.load();
   return t;
 }
 

@@ -218,6 +218,9 @@ class runtime final : public enrollment_directory {
     size_t parked = 0;
     /// Enrollments passive from the start: their first step was far off.
     uint64_t enrolled_in_place = 0;
+    /// Passive enrollments halted by a reply, a bounce or an unsubscribe
+    /// without an actor (counted apart from activations).
+    uint64_t halted_in_place = 0;
   };
   totals stats() const;
 
@@ -301,6 +304,10 @@ class runtime final : public enrollment_directory {
   bool route_input(uint64_t id, input in);
   static void send_input(const enrollment_actor& a, const input& in);
   void activate(uint64_t id, workspace_id ws);
+  // For activate(): halts passive enrollment `id` from `snapshot` without an
+  // actor, when what waits for it is a halting event and then only events,
+  // their acknowledgements and timers. False (nothing changed) otherwise.
+  bool halt_in_place(uint64_t id, const storage::enrollment_snapshot& snapshot);
   // Queues `in` for a passive `x`; true when the caller is to start its
   // activation now (after releasing mu_), false when one is under way or
   // waits for the last write to be durable. mu_ held exclusively.
@@ -386,6 +393,7 @@ class runtime final : public enrollment_directory {
   size_t parked_count() const;
   std::atomic<uint64_t> reused_{0};
   std::atomic<uint64_t> enrolled_in_place_{0};
+  std::atomic<uint64_t> halted_in_place_{0};
   uint64_t deferred_activations_ = 0;
 
   std::mutex ticker_mu_;

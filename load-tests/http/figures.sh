@@ -129,7 +129,7 @@ echo "--- POST /v1/events (replies, new event ids): wrk -t1 -c$connections -d${s
 # PERF_EVENTS=FILE: a perf profile of herald while the events run.
 profiler=
 if [[ -n "${PERF_EVENTS:-}" ]]; then
-  perf record -g -p $pid -o "$PERF_EVENTS" -- sleep "$seconds" 2>/dev/null &
+  perf record ${PERF_FLAGS:--g} -p $pid -o "$PERF_EVENTS" -- sleep "$seconds" 2>/dev/null &
   profiler=$!
 fi
 measure -s "$dir/events.lua" "$url"

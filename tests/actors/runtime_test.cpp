@@ -123,11 +123,11 @@ TEST_F(Runtime, AnEnrollmentIsNotGivenBackTheActorItLeft) {
   EXPECT_EQ(rt->stats().reused, 1u);
   EXPECT_TRUE(stored(1).invite_accepted);
   // Now both kept actors last had enrollment 1: a new one is spawned for it.
-  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
+  ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::pause));
   rt->settle();
   EXPECT_EQ(rt->stats().activations, 2u);
   EXPECT_EQ(rt->stats().reused, 1u);
-  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  EXPECT_TRUE(stored(1).paused);
 }
 
 // An enrollment activated to halt needs no contact: its lead is not read back
@@ -170,13 +170,17 @@ TEST_F(Runtime, AnEndingNotYetDurableIsNotConfirmedOnTheSpot) {
   sched().run();
   EXPECT_EQ(rt->stats().ended_inputs, 0u);
   EXPECT_EQ(rt->stats().deferred_activations, 1u);
+  auto activations = rt->stats().activations;
+  // Once the ending is durable, the bounce that waited for it is applied as
+  // to any ended enrollment: without an activation.
   rt->settle();
   EXPECT_EQ(stored(1).state, enrollment_state::replied);
-  // Durable now: the next event is confirmed without an activation.
-  auto activations = rt->stats().activations;
+  EXPECT_EQ(rt->stats().ended_inputs, 1u);
+  EXPECT_EQ(rt->stats().activations, activations);
+  // And the next event at once.
   ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::bounce));
   rt->settle();
-  EXPECT_EQ(rt->stats().ended_inputs, 1u);
+  EXPECT_EQ(rt->stats().ended_inputs, 2u);
   EXPECT_EQ(rt->stats().activations, activations);
 }
 
@@ -206,10 +210,12 @@ TEST_P(RuntimeInPlace, AnEndedEnrollmentTakesEventsWithoutAnActivation) {
   };
   again();
   EXPECT_EQ(rt->stats().ended_inputs, 3u);
-  // The other enrollment still takes its events through an activation.
+  // The other enrollment, not ended, still takes its events (the bounce
+  // halts it without an actor).
+  auto halted = rt->stats().halted_in_place;
   ASSERT_TRUE(rt->deliver(enrollment_id{2}, lead_event::bounce));
   rt->settle();
-  EXPECT_EQ(rt->stats().activations, activations + 1);
+  EXPECT_EQ(rt->stats().halted_in_place, halted + 1);
   EXPECT_EQ(stored(2).state, enrollment_state::bounced);
   restart(3);
   activations = rt->stats().activations;
@@ -259,9 +265,11 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   EXPECT_FALSE(
     rt->enroll(enrollment_of(3, 3), std::make_shared<lead>(), false));
   rt->settle();
-  // Passive from the start (enrolled without an actor), activated for it.
+  // Passive from the start (enrolled without an actor), and halted without
+  // one: a reply needs no actor.
   EXPECT_EQ(rt->stats().enrolled_in_place, 3u);
-  EXPECT_EQ(rt->stats().activations, 1u);
+  EXPECT_EQ(rt->stats().activations, 0u);
+  EXPECT_EQ(rt->stats().halted_in_place, 1u);
   EXPECT_EQ(stored(2).state, enrollment_state::replied);
   EXPECT_EQ(rt->stats().resident, 0u);
   // Its history has the reply.
@@ -281,10 +289,39 @@ TEST_F(Runtime, AnEventForAPassiveEnrollmentActivatesIt) {
   EXPECT_EQ(linkedin.count(), 2u);
   EXPECT_EQ(email.count(), 6u);
   // The replied enrollment's timer (its first step, day 3) still fired, and
-  // was dropped without activating it: 1 activation for the reply, then one
-  // per step for each of the other two.
+  // was dropped without activating it: one activation per step for each of
+  // the other two.
   EXPECT_EQ(rt->stats().stale_dropped, 1u);
-  EXPECT_EQ(rt->stats().activations, 1u + 2 * 4);
+  EXPECT_EQ(rt->stats().activations, 2u * 4);
+}
+
+// A reply to a passive lead halts its enrollment without an actor, and its
+// delivery is confirmed as applied; the lead's other enrollments are not
+// touched.
+TEST_P(RuntimeInPlace, AReplyHaltsAPassiveEnrollmentWithoutAnActor) {
+  start_passivating(3, 4096, GetParam());
+  enroll(2);
+  ASSERT_EQ(rt->stats().resident, 0u);
+  auto activations = rt->stats().activations;
+  size_t reached = 99;
+  rt->deliver_to_lead(workspace_id{1}, lead_id{1}, lead_event::reply,
+                      std::nullopt, [&](size_t n) { reached = n; });
+  rt->settle();
+  EXPECT_EQ(reached, 1u);
+  EXPECT_EQ(rt->stats().halted_in_place, 1u);
+  EXPECT_EQ(rt->stats().activations, activations);
+  EXPECT_EQ(rt->stats().resident, 0u);
+  EXPECT_EQ(stored(1).state, enrollment_state::replied);
+  EXPECT_EQ(stored(2).state, enrollment_state::active);
+  auto figures = rt->figures(sequence_id{1});
+  ASSERT_TRUE(figures);
+  EXPECT_EQ(figures->states[static_cast<size_t>(enrollment_state::replied)],
+            1u);
+  EXPECT_EQ(figures->states[static_cast<size_t>(enrollment_state::active)], 1u);
+  run_to_the_end();
+  for (const auto& [key, times] : sends())
+    EXPECT_NE(key.first, 1u) << "a replied lead got step " << key.second;
+  EXPECT_EQ(email.count() + linkedin.count(), 4u);
 }
 
 TEST_P(RuntimeInPlace, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
@@ -300,10 +337,12 @@ TEST_P(RuntimeInPlace, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
   sched().run();
   // Held back: storage has nothing to read yet.
   EXPECT_EQ(rt->stats().deferred_activations, 1u);
-  EXPECT_EQ(rt->stats().activations, 0u);
-  // The round lands; the activation reads the snapshot and applies the reply.
+  EXPECT_EQ(rt->stats().halted_in_place, 0u);
+  // The round lands; the activation reads the snapshot and applies the reply
+  // (a halt: without an actor).
   rt->settle();
-  EXPECT_EQ(rt->stats().activations, 1u);
+  EXPECT_EQ(rt->stats().halted_in_place, 1u);
+  EXPECT_EQ(rt->stats().activations, 0u);
   EXPECT_EQ(rt->stats().failed_activations, 0u);
   EXPECT_EQ(stored(1).state, enrollment_state::replied);
   EXPECT_EQ(rt->stats().resident, 0u);
@@ -315,18 +354,18 @@ TEST_P(RuntimeInPlace, AFailedLastSnapshotIsNotActivatedFromAnOlderOne) {
   start_passivating(3, 4096, GetParam());
   enroll(1); // its first snapshot durable, and passive
   ASSERT_EQ(rt->stats().resident, 0u);
-  // The group commit refuses every write from now on. The reply activates
-  // the enrollment, which halts and leaves memory, but its snapshot saying
-  // so fails: storage still holds the waiting one.
+  // The group commit refuses every write from now on. The reply halts the
+  // passive enrollment, but its snapshot saying so fails: storage still
+  // holds the waiting one.
   gc->stop();
   ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::reply));
   rt->settle();
-  EXPECT_EQ(rt->stats().activations, 1u);
+  EXPECT_EQ(rt->stats().halted_in_place, 1u);
   EXPECT_EQ(stored(1).state, enrollment_state::active);
   // The next event is not applied to that older state.
   ASSERT_TRUE(rt->deliver(enrollment_id{1}, lead_event::resume));
   rt->settle();
-  EXPECT_EQ(rt->stats().activations, 1u);
+  EXPECT_EQ(rt->stats().activations, 0u);
   EXPECT_EQ(rt->stats().failed_activations, 1u);
   run_to_the_end();
   EXPECT_EQ(email.count() + linkedin.count(), 0u);
