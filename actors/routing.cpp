@@ -45,7 +45,9 @@ void runtime::send_input(const enrollment_actor& a, const input& in) {
   }
 }
 
-bool runtime::route_input(uint64_t id, input in) {
+bool runtime::route_input(
+  uint64_t id, input in,
+  std::vector<std::pair<uint64_t, workspace_id>>* later) {
   {
     // The common case: resident. Sending under the lock orders the message
     // before any passivation, which takes the lock exclusively.
@@ -79,7 +81,10 @@ bool runtime::route_input(uint64_t id, input in) {
   } else if (hold_for_activation(id, x, in)) {
     auto ws = x.ws;
     lk.unlock(); // a stopping pool runs the job here, and it takes mu_
-    run_io([this, id, ws] { activate(id, ws); });
+    if (later != nullptr)
+      later->emplace_back(id, ws);
+    else
+      run_io([this, id, ws] { activate(id, ws); });
   }
   return true;
 }
@@ -165,11 +170,18 @@ void runtime::deliver_to_index(std::string prefix, lead_id except,
     if (ids.empty() && applied) applied(0);
     input in{input::event, event, back ? to_ms(*back) : -1, nullptr};
     input ack{input::ack, event, 0, countdown};
+    std::vector<std::pair<uint64_t, workspace_id>> activations;
     for (auto id : ids) {
       // The confirmation follows the event through the same route, so the
-      // enrollment has applied the one when it handles the other.
-      if (!route_input(id, in) || !route_input(id, ack)) countdown->confirm();
+      // enrollment has applied the one when it handles the other. A passive
+      // one is activated once both wait: one that halts without an actor
+      // confirms in the same go, as an actor would in its first job.
+      if (!route_input(id, in, &activations) ||
+          !route_input(id, ack, &activations))
+        countdown->confirm();
     }
+    for (auto [id, ws] : activations)
+      activate(id, ws);
   });
 }
 

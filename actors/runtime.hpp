@@ -301,7 +301,11 @@ class runtime final : public enrollment_directory {
   // A shard armed a timer due at `due` (ms): wakes the ticker if it would
   // sleep past it.
   void armed(int64_t due);
-  bool route_input(uint64_t id, input in);
+  // Routes `in` to enrollment `id`: false if there is none. An activation it
+  // starts runs on the I/O pool, or goes to `later` for the caller to run.
+  bool
+  route_input(uint64_t id, input in,
+              std::vector<std::pair<uint64_t, workspace_id>>* later = nullptr);
   static void send_input(const enrollment_actor& a, const input& in);
   void activate(uint64_t id, workspace_id ws);
   // For activate(): halts passive enrollment `id` from `snapshot` without an
