@@ -152,6 +152,11 @@ std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id) {
   return pair_key(ws, lead_enrollment_tag, lead.value, id.value);
 }
 
+bool has_lead_enrollments_prefix(std::string_view k) noexcept {
+  return k.size() >= lead_enrollments_prefix_bytes &&
+         k[8] == lead_enrollment_tag;
+}
+
 std::optional<enrollment_id> parse_lead_enrollment(std::string_view k) {
   auto id = pair_second(k, lead_enrollment_tag);
   if (!id) return std::nullopt;

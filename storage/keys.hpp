@@ -82,6 +82,11 @@ std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id);
 std::string lead_enrollments_prefix(workspace_id ws, lead_id lead);
 /// The enrollment an index key names; nullopt when it is not one.
 std::optional<enrollment_id> parse_lead_enrollment(std::string_view k);
+/// The length of lead_enrollments_prefix's prefixes, and whether `k` starts
+/// with one (a lead's enrollment entry, or such a prefix): the leads family's
+/// prefix filters cover these, for the scan of a lead's enrollments.
+inline constexpr size_t lead_enrollments_prefix_bytes = 17;
+bool has_lead_enrollments_prefix(std::string_view k) noexcept;
 /// The index entry saying enrollment `id` is of `lead`, whose email is at
 /// `domain` (as email_domain gives it; in cf::leads), and the prefix of all
 /// of a domain's: a company's leads, for colleague replies and domain-wide

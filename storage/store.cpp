@@ -33,6 +33,21 @@ class one_hint_per_memtable final : public rocksdb::SliceTransform {
   }
 };
 
+/// The prefixes of a lead's enrollment entries (in cf::leads): kept in the
+/// family's filters, so the scan of one lead's enrollments (an event for the
+/// lead) skips each memtable and table that holds none, where a seek cost an
+/// index search in every one.
+class lead_enrollments_prefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "herald.LeadEnrollmentsPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice{key.data(), key::lead_enrollments_prefix_bytes};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key::has_lead_enrollments_prefix({key.data(), key.size()});
+  }
+};
+
 rocksdb::ColumnFamilyOptions
 cf_options(const storage_options& o,
            const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -73,6 +88,17 @@ cf_options(const storage_options& o,
   t.format_version = 5;
   c.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return c;
+}
+
+// The end of the range of keys starting with `prefix`: the prefix with its
+// last byte below 0xFF bumped (empty: no end).
+std::string prefix_end(std::string_view prefix) {
+  std::string end{prefix};
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF)
+    end.pop_back();
+  if (!end.empty())
+    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
 }
 
 uint64_t int_property(rocksdb::DB& db, const std::string& name) {
@@ -157,8 +183,13 @@ expected<std::unique_ptr<store>> store::open(const storage_options& o) {
   db.max_log_file_size = 8 << 20;
   auto family = cf_options(o, p->cache);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (size_t i = 0; i < cf_count; ++i)
-    descriptors.emplace_back(std::string{cf_name(static_cast<cf>(i))}, family);
+  for (size_t i = 0; i < cf_count; ++i) {
+    auto c = static_cast<cf>(i);
+    descriptors.emplace_back(std::string{cf_name(c)}, family);
+    if (c == cf::leads)
+      descriptors.back().options.prefix_extractor =
+        std::make_shared<lead_enrollments_prefix>();
+  }
 
   rocksdb::DB* raw = nullptr;
   auto st = rocksdb::DB::Open(db, o.path, descriptors, &p->handles, &raw);
@@ -211,6 +242,13 @@ status store::scan(
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper{end.data(), end.size()};
   if (!end.empty()) ro.iterate_upper_bound = &upper;
+  // In key order across prefixes, unless the range is exactly one lead's
+  // enrollments, which the prefix filters may skip.
+  bool one_prefix =
+    c == cf::leads && begin.size() == key::lead_enrollments_prefix_bytes &&
+    key::has_lead_enrollments_prefix(begin) && end == prefix_end(begin);
+  ro.total_order_seek = !one_prefix;
+  ro.prefix_same_as_start = one_prefix;
   std::unique_ptr<rocksdb::Iterator> it{
     impl_->db->NewIterator(ro, impl_->handle(c))};
   for (it->Seek(rocksdb::Slice{begin.data(), begin.size()}); it->Valid();
@@ -229,14 +267,7 @@ status store::scan(
 status store::scan_prefix(
   cf c, std::string_view prefix,
   const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  // The end of the prefix range: the prefix with its last byte below 0xFF
-  // bumped.
-  std::string end{prefix};
-  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF)
-    end.pop_back();
-  if (!end.empty())
-    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
-  return scan(c, prefix, end, fn);
+  return scan(c, prefix, prefix_end(prefix), fn);
 }
 
 status store::delete_workspace(workspace_id ws) {

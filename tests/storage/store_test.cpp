@@ -246,6 +246,55 @@ TEST(Store, ALeadsEnrollmentsAreFoundByItsPrefix) {
     key::parse_lead_enrollment(key::lead(workspace_id{1}, lead_id{5})));
 }
 
+// The leads family keeps its enrollment prefixes in filters, which a lead's
+// scan uses to skip tables and memtables: whatever holds the entries (tables
+// flushed before, the memtable, both, none), the scan finds exactly the
+// lead's, and the family's other scans still go in key order across leads.
+TEST(Store, ALeadsEnrollmentsAreFoundWhereverTheyLie) {
+  test::temp_dir dir;
+  auto s = open_or_die(dir.str());
+  const workspace_id ws{1};
+  auto put = [&](uint64_t lead, uint64_t e) {
+    write_set w;
+    w.put(cf::leads, key::lead_enrollment(ws, lead_id{lead}, enrollment_id{e}),
+          {});
+    w.put(cf::leads, key::sequence_lead(ws, sequence_id{1}, lead_id{lead}),
+          "x");
+    ASSERT_TRUE(s->write(w, false));
+  };
+  for (uint64_t lead = 1; lead <= 200; lead += 2)
+    put(lead, lead * 10);
+  ASSERT_TRUE(s->flush()); // in a table
+  for (uint64_t lead = 2; lead <= 200; lead += 2)
+    put(lead, lead * 10); // in the memtable
+  put(7, 71);             // both
+  auto of = [&](uint64_t lead) {
+    std::vector<uint64_t> found;
+    EXPECT_TRUE(s->scan_prefix(cf::leads,
+                               key::lead_enrollments_prefix(ws, lead_id{lead}),
+                               [&](std::string_view k, std::string_view) {
+                                 auto id = key::parse_lead_enrollment(k);
+                                 EXPECT_TRUE(id);
+                                 if (id) found.push_back(id->value);
+                                 return true;
+                               }));
+    return found;
+  };
+  EXPECT_EQ(of(7), (std::vector<uint64_t>{70, 71}));
+  EXPECT_EQ(of(8), (std::vector<uint64_t>{80}));
+  EXPECT_EQ(of(199), (std::vector<uint64_t>{1990}));
+  EXPECT_TRUE(of(201).empty());
+  EXPECT_TRUE(of(0).empty());
+  size_t sequence_leads = 0;
+  ASSERT_TRUE(s->scan_prefix(cf::leads,
+                             key::sequence_leads_prefix(ws, sequence_id{1}),
+                             [&](std::string_view, std::string_view) {
+                               ++sequence_leads;
+                               return true;
+                             }));
+  EXPECT_EQ(sequence_leads, 200u);
+}
+
 TEST(Store, FiguresReportMemoryAndDisk) {
   test::temp_dir dir;
   auto s = open_or_die(dir.str());
