@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -99,6 +100,11 @@ class Runtime : public ::testing::Test {
       local_window{std::chrono::hours{0}, std::chrono::hours{0}};
     a.created_at = clock.now() - days_ms(365);
     return a;
+  }
+
+  // The two accounts start() adds (as invites_per_day is now).
+  std::array<sender_account, 2> senders() {
+    return {sender(1, channel::email), sender(2, channel::linkedin)};
   }
 
   // Enrollment `id` of `lead` in `sequence`, bound to accounts 1 and 2.

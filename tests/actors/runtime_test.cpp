@@ -618,11 +618,7 @@ struct threaded_runtime {
 // on the wheel's next tick: nothing ticks here, yet the invite goes; the
 // email, three days off, waits.
 TEST_F(Runtime, WithThreadsAStepDueAtEnrollmentGoesWithoutATick) {
-  threaded_runtime t{dir.str(),
-                     clock,
-                     email,
-                     linkedin,
-                     {sender(1, channel::email), sender(2, channel::linkedin)}};
+  threaded_runtime t{dir.str(), clock, email, linkedin, senders()};
   ASSERT_TRUE(t.rt.enroll(enrollment_of(1, 1), make_lead(1), false));
   EXPECT_TRUE(t.eventually([&] { return linkedin.count() == 1; }));
   EXPECT_EQ(email.count(), 0u);
@@ -633,11 +629,7 @@ TEST_F(Runtime, WithThreadsAStepDueAtEnrollmentGoesWithoutATick) {
 // enrollment is stored all the same (asking for its slot).
 TEST_F(Runtime, WithThreadsAStepWaitingForItsSlotStillStoresItsEnrollment) {
   invites_per_day = 0;
-  threaded_runtime t{dir.str(),
-                     clock,
-                     email,
-                     linkedin,
-                     {sender(1, channel::email), sender(2, channel::linkedin)}};
+  threaded_runtime t{dir.str(), clock, email, linkedin, senders()};
   ASSERT_TRUE(t.rt.enroll(enrollment_of(1, 1), make_lead(1), false));
   auto key = storage::key::enrollment(workspace_id{1}, enrollment_id{1});
   EXPECT_TRUE(t.eventually([&] {
