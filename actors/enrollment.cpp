@@ -228,11 +228,15 @@ void apply(self_pointer self, const event& ev) {
   // slot and the provider call itself are not durable points: after a crash
   // the step fires again, or the intent says a call may be under way.
   std::optional<uint32_t> fire_now;
+  // Only an enrollment's first step, due at once, fires in this job: the
+  // wheel would hand it back on its next tick, through a job of its own.
+  // Any later transition may follow a slot given back by message (a pause,
+  // an auto-reply), whose account must see that first.
+  const bool may_fire_now =
+    st.env.fire_due_at_once && std::holds_alternative<ev::enrolled>(ev);
   for (const auto& effect : t.effects) {
-    // A step due already (the first one, at once) fires in this job: the
-    // wheel would hand it back on its next tick, through a job of its own.
     if (const auto* x = std::get_if<fx::arm_timer>(&effect);
-        x != nullptr && st.env.fire_due_at_once && x->due <= now) {
+        x != nullptr && may_fire_now && x->due <= now) {
       fire_now = x->generation;
       snapshot = true;
       continue;
@@ -259,6 +263,8 @@ void apply(self_pointer self, const event& ev) {
         } else if constexpr (std::is_same_v<T, fx::withdraw_slot>) {
           self->send(account_for(st, x.kind), withdraw_atom::value, id.value,
                      x.kind);
+          // No longer asking (a pause): a restart must not ask again.
+          snapshot = true;
         } else if constexpr (std::is_same_v<T, fx::release_slot>) {
           settle(self, x.kind, send_outcome::deferred);
         } else if constexpr (std::is_same_v<T, fx::write_intent>) {

@@ -149,9 +149,10 @@ struct enrollment_env {
   /// An idle enrollment passivates when its next timer is at least this far
   /// away (a halted one at once).
   duration passivate_after = duration::max();
-  /// A step armed already due fires in the job that armed it, not through
-  /// the wheel's next tick. Off where time stands still between advances
-  /// (deterministic runs): there, nothing fires before the clock moves.
+  /// An enrollment's first step, armed already due, fires in the job that
+  /// armed it, not through the wheel's next tick. Off where time stands
+  /// still between advances (deterministic runs): there, nothing fires
+  /// before the clock moves.
   bool fire_due_at_once = false;
 };
 

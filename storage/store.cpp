@@ -41,7 +41,10 @@ class lead_enrollments_prefix final : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "herald.LeadEnrollmentsPrefix"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice{key.data(), key::lead_enrollments_prefix_bytes};
+    // RocksDB asks only for keys InDomain says yes to; shorter ones are
+    // their own prefix all the same.
+    return rocksdb::Slice{
+      key.data(), std::min(key.size(), key::lead_enrollments_prefix_bytes)};
   }
   bool InDomain(const rocksdb::Slice& key) const override {
     return key::has_lead_enrollments_prefix({key.data(), key.size()});

@@ -645,6 +645,44 @@ TEST_F(Runtime, WithThreadsAStepWaitingForItsSlotStillStoresItsEnrollment) {
   EXPECT_EQ(linkedin.count(), 0u);
 }
 
+// Only the first step fires in the job that armed it. A step armed due at
+// once later (a resume on the relative schedule, placed at now) goes through
+// the wheel: its pause gave a slot request back by message, which the account
+// must see before the step asks again. Nothing ticks here, so it waits.
+TEST_F(Runtime, WithThreadsOnlyTheFirstStepFiresWhereItIsArmed) {
+  invites_per_day = 0; // the invite waits in the account's queue
+  threaded_runtime t{dir.str(), clock, email, linkedin, senders()};
+  // Stored: the paused enrollment leaves memory, and its resume reads it back.
+  auto contact = make_lead(1);
+  storage::write_set w;
+  w.put(storage::cf::leads, storage::key::lead(contact->workspace, contact->id),
+        storage::encode(*contact));
+  ASSERT_TRUE(t.store->write(w, false));
+  ASSERT_TRUE(t.rt.enroll(enrollment_of(1, 1), contact, false));
+  auto stored_now = [&]() -> std::optional<enrollment> {
+    auto got =
+      t.store->get(storage::cf::enrollments,
+                   storage::key::enrollment(workspace_id{1}, enrollment_id{1}));
+    if (!got || !got->has_value()) return std::nullopt;
+    auto e = storage::decode_enrollment(**got);
+    return e ? std::optional{*e} : std::nullopt;
+  };
+  ASSERT_TRUE(t.eventually([&] {
+    auto e = stored_now();
+    return e && e->phase == enrollment_phase::awaiting_slot;
+  }));
+  ASSERT_TRUE(t.rt.deliver(enrollment_id{1}, lead_event::pause));
+  ASSERT_TRUE(t.eventually([&] {
+    auto e = stored_now();
+    return e && e->paused;
+  }));
+  ASSERT_TRUE(t.rt.deliver(enrollment_id{1}, lead_event::resume));
+  EXPECT_TRUE(t.eventually([&] {
+    auto e = stored_now();
+    return e && !e->paused && e->phase == enrollment_phase::waiting;
+  }));
+}
+
 // The threaded runtime: enroll() waits while max_pending_enrolls enrollments
 // wait for their first job, and goes on once they have had it. The one CAF
 // thread is held by a test actor, so no enrollment can have its first job.
