@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 
 #include "storage/codec.hpp"
+#include "storage/history.hpp"
 #include "storage/keys.hpp"
 
 namespace herald::actors {
@@ -138,51 +139,53 @@ void runtime::deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
                               std::optional<time_point> back,
                               std::function<void(size_t)> applied) {
   serving_ = true;
-  deliver_to_index(storage::key::lead_enrollments_prefix(ws, lead), {}, event,
-                   back, std::move(applied));
+  run_io([this, ws, lead, event, back, applied = std::move(applied)] {
+    std::vector<uint64_t> ids;
+    if (auto read = storage::read_lead_enrollments(db_, ws, lead))
+      for (auto id : *read)
+        ids.push_back(id.value);
+    deliver_to_each(ids, event, back, applied);
+  });
 }
 
 void runtime::deliver_to_domain(workspace_id ws, std::string_view domain,
                                 lead_id except, lead_event event,
                                 std::function<void(size_t)> applied) {
   serving_ = true;
-  deliver_to_index(storage::key::domain_enrollments_prefix(ws, domain), except,
-                   event, std::nullopt, std::move(applied));
-}
-
-void runtime::deliver_to_index(std::string prefix, lead_id except,
-                               lead_event event, std::optional<time_point> back,
-                               std::function<void(size_t)> applied) {
-  run_io([this, prefix = std::move(prefix), except, event, back,
-          applied = std::move(applied)] {
+  run_io([this, prefix = storage::key::domain_enrollments_prefix(ws, domain),
+          except, event, applied = std::move(applied)] {
     std::vector<uint64_t> ids;
     auto scanned = db_.scan_prefix(
       storage::cf::leads, prefix, [&](std::string_view k, std::string_view) {
-        if (auto id = storage::key::parse_lead_enrollment(k))
-          ids.push_back(id->value);
-        else if (auto x = storage::key::parse_domain_enrollment(k);
-                 x && x->lead != except)
+        if (auto x = storage::key::parse_domain_enrollment(k);
+            x && x->lead != except)
           ids.push_back(x->enrollment.value);
         return true;
       });
-    if (!scanned) ids.clear(); // nothing can be confirmed
-    auto countdown = std::make_shared<delivery_countdown>(ids.size(), applied);
-    if (ids.empty() && applied) applied(0);
-    input in{input::event, event, back ? to_ms(*back) : -1, nullptr};
-    input ack{input::ack, event, 0, countdown};
-    std::vector<std::pair<uint64_t, workspace_id>> activations;
-    for (auto id : ids) {
-      // The confirmation follows the event through the same route, so the
-      // enrollment has applied the one when it handles the other. A passive
-      // one is activated once both wait: one that halts without an actor
-      // confirms in the same go, as an actor would in its first job.
-      if (!route_input(id, in, &activations) ||
-          !route_input(id, ack, &activations))
-        countdown->confirm();
-    }
-    for (auto [id, ws] : activations)
-      activate(id, ws);
+    if (!scanned) ids.clear();
+    deliver_to_each(ids, event, std::nullopt, applied);
   });
+}
+
+void runtime::deliver_to_each(const std::vector<uint64_t>& ids,
+                              lead_event event, std::optional<time_point> back,
+                              const std::function<void(size_t)>& applied) {
+  auto countdown = std::make_shared<delivery_countdown>(ids.size(), applied);
+  if (ids.empty() && applied) applied(0);
+  input in{input::event, event, back ? to_ms(*back) : -1, nullptr};
+  input ack{input::ack, event, 0, countdown};
+  std::vector<std::pair<uint64_t, workspace_id>> activations;
+  for (auto id : ids) {
+    // The confirmation follows the event through the same route, so the
+    // enrollment has applied the one when it handles the other. A passive
+    // one is activated once both wait: one that halts without an actor
+    // confirms in the same go, as an actor would in its first job.
+    if (!route_input(id, in, &activations) ||
+        !route_input(id, ack, &activations))
+      countdown->confirm();
+  }
+  for (auto [id, ws] : activations)
+    activate(id, ws);
 }
 
 // On the I/O pool: reads the snapshot and the lead back, spawns the actor and

@@ -283,8 +283,9 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   // is always indexed. Built before the lock, which every route takes.
   storage::write_set w;
   if (!indexed)
-    w.put(storage::cf::leads,
-          storage::key::lead_enrollment(e.workspace, e.lead, e.id), {});
+    w.merge(storage::cf::leads,
+            storage::key::lead_enrollments(e.workspace, e.lead),
+            storage::key::lead_enrollments_entry(e.id));
   if (contact && !indexed)
     if (auto domain = storage::key::email_domain(contact->email);
         !domain.empty())

@@ -280,11 +280,11 @@ class runtime final : public enrollment_directory {
     std::shared_ptr<delivery_countdown> countdown; // ack only
   };
 
-  // Routes `event` to the enrollments the index entries under `prefix` name
-  // (a lead's or a domain's, but `except`'s), on the I/O pool.
-  void deliver_to_index(std::string prefix, lead_id except, lead_event event,
-                        std::optional<time_point> back,
-                        std::function<void(size_t)> applied);
+  // Routes `event` to enrollments `ids`, read from an index (none when the
+  // read failed: nothing can be confirmed); on the I/O pool's thread.
+  void deliver_to_each(const std::vector<uint64_t>& ids, lead_event event,
+                       std::optional<time_point> back,
+                       const std::function<void(size_t)>& applied);
   void route(const fired_timers& fired);
   bool enroll_in_place(const enrollment& e,
                        const std::shared_ptr<const lead>& contact,

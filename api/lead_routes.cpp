@@ -164,30 +164,25 @@ response service::get_lead(const call& c) {
   if (failed) return storage_failed(c.req);
   if (!l) return not_found(c.req, "lead");
   json::array enrollments;
-  std::optional<storage::storage_error> bad;
-  auto read = db_.scan_prefix(
-    storage::cf::leads, storage::key::lead_enrollments_prefix(c.ws, l->id),
-    [&](std::string_view k, std::string_view) {
-      auto id = storage::key::parse_lead_enrollment(k);
-      if (!id) return true;
-      auto got =
-        db_.get(storage::cf::enrollments, storage::key::enrollment(c.ws, *id));
-      // Indexed before its first snapshot is written: not there yet.
-      if (!got || !*got) return true;
-      auto snap = storage::decode_snapshot(**got);
-      if (!snap) return true;
-      const auto& e = snap->e;
-      json::value due = nullptr;
-      if (e.phase != enrollment_phase::done) due = format_time(e.due);
-      enrollments.emplace_back(json::object{{"id", to_string(e.id)},
-                                            {"sequence", to_string(e.sequence)},
-                                            {"state", to_string(e.state)},
-                                            {"phase", to_string(e.phase)},
-                                            {"next_step", e.position + 1},
-                                            {"due", std::move(due)}});
-      return true;
-    });
-  if (!read) return storage_failed(c.req);
+  auto ids = storage::read_lead_enrollments(db_, c.ws, l->id);
+  if (!ids) return storage_failed(c.req);
+  for (auto id : *ids) {
+    auto got =
+      db_.get(storage::cf::enrollments, storage::key::enrollment(c.ws, id));
+    // Indexed before its first snapshot is written: not there yet.
+    if (!got || !*got) continue;
+    auto snap = storage::decode_snapshot(**got);
+    if (!snap) continue;
+    const auto& e = snap->e;
+    json::value due = nullptr;
+    if (e.phase != enrollment_phase::done) due = format_time(e.due);
+    enrollments.emplace_back(json::object{{"id", to_string(e.id)},
+                                          {"sequence", to_string(e.sequence)},
+                                          {"state", to_string(e.state)},
+                                          {"phase", to_string(e.phase)},
+                                          {"next_step", e.position + 1},
+                                          {"due", std::move(due)}});
+  }
   auto lines = storage::read_lead_history(db_, c.ws, l->id);
   if (!lines) return storage_failed(c.req);
   json::array history;
@@ -493,9 +488,15 @@ class service::importer final : public lead_stream {
                 to_string(e.id));
     // The lead's and its company's index entries, durable before this
     // answers: an event that follows at once must find the enrollment
-    // (enroll() is told they are written).
-    writes_.put(storage::cf::leads,
-                storage::key::lead_enrollment(ws_, l->id, e.id), {});
+    // (enroll() is told they are written). A new lead's entry is put whole:
+    // a read of an entry made of merges alone searches every level for more.
+    auto entry = storage::key::lead_enrollments_entry(e.id);
+    if (id)
+      writes_.merge(storage::cf::leads,
+                    storage::key::lead_enrollments(ws_, l->id), entry);
+    else
+      writes_.put(storage::cf::leads,
+                  storage::key::lead_enrollments(ws_, l->id), entry);
     if (auto domain = storage::key::email_domain(l->email); !domain.empty())
       writes_.put(storage::cf::leads,
                   storage::key::domain_enrollment(ws_, domain, l->id, e.id),

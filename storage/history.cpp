@@ -48,6 +48,19 @@ expected<std::vector<history_entry>> read_spilled_history(const store& db,
   return lines;
 }
 
+expected<std::vector<enrollment_id>>
+read_lead_enrollments(const store& db, workspace_id ws, lead_id lead) {
+  auto k = key::lead_enrollments(ws, lead);
+  auto got = db.get(cf::leads, k);
+  if (!got) return got.error();
+  if (!got->has_value()) return std::vector<enrollment_id>{};
+  auto ids = key::parse_lead_enrollments(**got);
+  if (!ids)
+    return storage_error{errc::bad_value, "not a lead's enrollment ids",
+                         printable(k)};
+  return std::move(*ids);
+}
+
 expected<std::vector<history_entry>>
 read_lead_history(const store& db, workspace_id ws, lead_id lead) {
   std::vector<history_entry> lines;
@@ -56,18 +69,9 @@ read_lead_history(const store& db, workspace_id ws, lead_id lead) {
     failure = storage_error{errc::bad_value, std::string{what}, printable(k)};
     return false;
   };
-  std::vector<enrollment_id> ids;
-  auto scanned =
-    db.scan_prefix(cf::leads, key::lead_enrollments_prefix(ws, lead),
-                   [&](std::string_view k, std::string_view) {
-                     auto id = key::parse_lead_enrollment(k);
-                     if (!id) return fail("not a lead index key", k);
-                     ids.push_back(*id);
-                     return true;
-                   });
-  if (!scanned) return scanned.error();
-  if (failure) return *failure;
-  for (auto id : ids) {
+  auto ids = read_lead_enrollments(db, ws, lead);
+  if (!ids) return ids.error();
+  for (auto id : *ids) {
     auto k = key::enrollment(ws, id);
     auto got = db.get(cf::enrollments, k);
     if (!got) return got.error();
@@ -80,7 +84,7 @@ read_lead_history(const store& db, workspace_id ws, lead_id lead) {
     lines.insert(lines.end(), snapshot->history.begin(),
                  snapshot->history.end());
   }
-  scanned = scan_spilled(
+  auto scanned = scan_spilled(
     db, ws, lead, [&](const history_entry& line) { lines.push_back(line); });
   if (!scanned) return scanned.error();
   std::stable_sort(lines.begin(), lines.end(),

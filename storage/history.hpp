@@ -8,6 +8,12 @@
 
 namespace herald::storage {
 
+/// The ids of a lead's enrollments, in the order it was enrolled (its
+/// key::lead_enrollments entry; none when it has none). Fails, naming the key,
+/// on an entry that does not decode.
+expected<std::vector<enrollment_id>>
+read_lead_enrollments(const store& db, workspace_id ws, lead_id lead);
+
 /// A lead's whole outreach history, ordered by time (then enrollment, step):
 /// the lines its enrollments' snapshots carry, found through the lead's index
 /// entries, and those that went to cf::history past a snapshot's limit. Fails,

@@ -10,10 +10,11 @@ constexpr std::array<std::string_view, cf_count> names{
 
 constexpr char lead_record_tag = 1;
 constexpr char lead_external_tag = 2;
-constexpr char lead_enrollment_tag = 3;
+// 3 was a lead's enrollment entry of its own per enrollment (schema 3).
 constexpr char domain_enrollment_tag = 4;
 constexpr char sequence_lead_tag = 5;
 constexpr char lead_email_tag = 6;
+constexpr char lead_enrollments_tag = 7;
 
 void put_u64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8)
@@ -144,23 +145,39 @@ std::optional<lead_id> parse_sequence_lead(std::string_view k) {
   return lead_id{*lead};
 }
 
-std::string lead_enrollments_prefix(workspace_id ws, lead_id lead) {
-  return pair_prefix(ws, lead_enrollment_tag, lead.value);
+std::string lead_enrollments(workspace_id ws, lead_id lead) {
+  return pair_prefix(ws, lead_enrollments_tag, lead.value);
 }
 
-std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id) {
-  return pair_key(ws, lead_enrollment_tag, lead.value, id.value);
+std::string lead_enrollments_entry(enrollment_id id) {
+  std::string out;
+  out.reserve(8);
+  put_u64(out, id.value);
+  return out;
 }
 
-bool has_lead_enrollments_prefix(std::string_view k) noexcept {
-  return k.size() >= lead_enrollments_prefix_bytes &&
-         k[8] == lead_enrollment_tag;
+std::optional<std::vector<enrollment_id>>
+parse_lead_enrollments(std::string_view value) {
+  if (value.size() % 8 != 0) return std::nullopt;
+  std::vector<enrollment_id> ids;
+  ids.reserve(value.size() / 8);
+  for (size_t at = 0; at < value.size(); at += 8)
+    ids.push_back(enrollment_id{get_uint(value, at, 8)});
+  return ids;
 }
 
-std::optional<enrollment_id> parse_lead_enrollment(std::string_view k) {
-  auto id = pair_second(k, lead_enrollment_tag);
-  if (!id) return std::nullopt;
-  return enrollment_id{*id};
+bool merge_lead_enrollments(std::string& entry, std::string_view more) {
+  if (entry.size() % 8 != 0 || more.size() % 8 != 0) return false;
+  // A lead is in a few sequences: a linear search of its ids is the cheap
+  // one.
+  for (size_t at = 0; at < more.size(); at += 8) {
+    auto id = more.substr(at, 8);
+    bool known = false;
+    for (size_t i = 0; i < entry.size() && !known; i += 8)
+      known = std::string_view{entry}.substr(i, 8) == id;
+    if (!known) entry.append(id);
+  }
+  return true;
 }
 
 std::string domain_enrollments_prefix(workspace_id ws,

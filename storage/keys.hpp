@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <date/date.h>
 
@@ -26,10 +27,10 @@ enum class cf : uint8_t {
   accounts,    // [ws][account]
   sequences,   // [ws][sequence]
   leads,       // [ws][1][lead] records; [ws][2][external id] -> lead id;
-               // [ws][3][lead][enrollment]: a lead's enrollments;
                // [ws][4][domain]\0[lead][enrollment]: a company's;
                // [ws][5][sequence][lead] -> enrollment id;
-               // [ws][6][email]\0[lead]: leads by address
+               // [ws][6][email]\0[lead]: leads by address;
+               // [ws][7][lead] -> its enrollments' ids (merged)
   enrollments, // [ws][enrollment]: state snapshots
   history,     // [ws][lead][at ms][enrollment][step][event]
   inbox,       // [ws][newest first][lead]
@@ -76,17 +77,20 @@ struct enrollment_key {
   }
 };
 enrollment_key enrollment_fixed(workspace_id ws, enrollment_id id) noexcept;
-/// The index entry saying enrollment `id` is of `lead` (in cf::leads), and the
-/// prefix of all of a lead's.
-std::string lead_enrollment(workspace_id ws, lead_id lead, enrollment_id id);
-std::string lead_enrollments_prefix(workspace_id ws, lead_id lead);
-/// The enrollment an index key names; nullopt when it is not one.
-std::optional<enrollment_id> parse_lead_enrollment(std::string_view k);
-/// The length of lead_enrollments_prefix's prefixes, and whether `k` starts
-/// with one (a lead's enrollment entry, or such a prefix): the leads family's
-/// prefix filters cover these, for the scan of a lead's enrollments.
-inline constexpr size_t lead_enrollments_prefix_bytes = 17;
-bool has_lead_enrollments_prefix(std::string_view k) noexcept;
+/// A lead's enrollments (in cf::leads): one entry per lead, whose value lists
+/// their ids, 8 bytes each, in the order they were added, each once. Enrolling
+/// merges one id in (write_set::merge, with lead_enrollments_entry), so it
+/// reads nothing first; an event for the lead finds them in one point read.
+std::string lead_enrollments(workspace_id ws, lead_id lead);
+/// What a merge adds enrollment `id` to a lead's entry with.
+std::string lead_enrollments_entry(enrollment_id id);
+/// The ids such an entry (or merge operand) lists; nullopt when it is not one.
+std::optional<std::vector<enrollment_id>>
+parse_lead_enrollments(std::string_view value);
+/// Adds to `entry` each id of `more` it does not hold yet (both as
+/// lead_enrollments values): the leads family's merge. False, leaving
+/// `entry` alone, when either is not such a value.
+bool merge_lead_enrollments(std::string& entry, std::string_view more);
 /// The index entry saying enrollment `id` is of `lead`, whose email is at
 /// `domain` (as email_domain gives it; in cf::leads), and the prefix of all
 /// of a domain's: a company's leads, for colleague replies and domain-wide

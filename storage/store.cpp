@@ -4,6 +4,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -33,21 +34,17 @@ class one_hint_per_memtable final : public rocksdb::SliceTransform {
   }
 };
 
-/// The prefixes of a lead's enrollment entries (in cf::leads): kept in the
-/// family's filters, so the scan of one lead's enrollments (an event for the
-/// lead) skips each memtable and table that holds none, where a seek cost an
-/// index search in every one.
-class lead_enrollments_prefix final : public rocksdb::SliceTransform {
+/// The leads family's merge: a lead's enrollment ids gathered into its one
+/// entry (key::lead_enrollments), each once.
+class lead_enrollments_merge final : public rocksdb::AssociativeMergeOperator {
  public:
-  const char* Name() const override { return "herald.LeadEnrollmentsPrefix"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    // RocksDB asks only for keys InDomain says yes to; shorter ones are
-    // their own prefix all the same.
-    return rocksdb::Slice{
-      key.data(), std::min(key.size(), key::lead_enrollments_prefix_bytes)};
-  }
-  bool InDomain(const rocksdb::Slice& key) const override {
-    return key::has_lead_enrollments_prefix({key.data(), key.size()});
+  const char* Name() const override { return "herald.LeadEnrollments"; }
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing,
+             const rocksdb::Slice& value, std::string* merged,
+             rocksdb::Logger*) const override {
+    merged->clear();
+    if (existing != nullptr) merged->assign(existing->data(), existing->size());
+    return key::merge_lead_enrollments(*merged, {value.data(), value.size()});
   }
 };
 
@@ -154,6 +151,8 @@ rocksdb::Status store::impl::append(rocksdb::WriteBatch& batch, write_set::op o,
     case write_set::op::put:
       return batch.Put(handle(c), key, rocksdb::Slice{v.data(), v.size()});
     case write_set::op::erase: return batch.Delete(handle(c), key);
+    case write_set::op::merge:
+      return batch.Merge(handle(c), key, rocksdb::Slice{v.data(), v.size()});
     case write_set::op::erase_range:
       if (k.size() > write_set::max_range_begin_bytes)
         return rocksdb::Status::InvalidArgument(
@@ -190,8 +189,8 @@ expected<std::unique_ptr<store>> store::open(const storage_options& o) {
     auto c = static_cast<cf>(i);
     descriptors.emplace_back(std::string{cf_name(c)}, family);
     if (c == cf::leads)
-      descriptors.back().options.prefix_extractor =
-        std::make_shared<lead_enrollments_prefix>();
+      descriptors.back().options.merge_operator =
+        std::make_shared<lead_enrollments_merge>();
   }
 
   rocksdb::DB* raw = nullptr;
@@ -245,13 +244,6 @@ status store::scan(
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper{end.data(), end.size()};
   if (!end.empty()) ro.iterate_upper_bound = &upper;
-  // In key order across prefixes, unless the range is exactly one lead's
-  // enrollments, which the prefix filters may skip.
-  bool one_prefix =
-    c == cf::leads && begin.size() == key::lead_enrollments_prefix_bytes &&
-    key::has_lead_enrollments_prefix(begin) && end == prefix_end(begin);
-  ro.total_order_seek = !one_prefix;
-  ro.prefix_same_as_start = one_prefix;
   std::unique_ptr<rocksdb::Iterator> it{
     impl_->db->NewIterator(ro, impl_->handle(c))};
   for (it->Seek(rocksdb::Slice{begin.data(), begin.size()}); it->Valid();

@@ -30,8 +30,9 @@ class store {
  public:
   /// The schema version this build reads and writes. Version 2 dropped the due
   /// index and the intent family: the enrollment snapshots carry both. Version
-  /// 3: the snapshots carry their enrollment's history too.
-  static constexpr uint32_t schema_version = 3;
+  /// 3: the snapshots carry their enrollment's history too. Version 4: a
+  /// lead's enrollments are listed in one entry (key::lead_enrollments).
+  static constexpr uint32_t schema_version = 4;
 
   /// Opens the database at options.path, creating it (and any missing column
   /// family) when needed, with memory capped as the options say. Fails on an

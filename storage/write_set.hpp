@@ -14,12 +14,17 @@ namespace herald::storage {
 /// RocksDB types.
 class write_set {
  public:
-  enum class op : uint8_t { put, erase, erase_range };
+  enum class op : uint8_t { put, erase, erase_range, merge };
 
   void put(cf c, std::string_view key, std::string_view value) {
     append(op::put, c, key, value);
   }
   void erase(cf c, std::string_view key) { append(op::erase, c, key, {}); }
+  /// Adds `value` to what `key` holds, by the family's merge (only cf::leads
+  /// has one: key::lead_enrollments).
+  void merge(cf c, std::string_view key, std::string_view value) {
+    append(op::merge, c, key, value);
+  }
   /// The longest first key of a range deletion: a workspace prefix. Writing a
   /// longer one fails (store.cpp says why).
   static constexpr size_t max_range_begin_bytes = 8;

@@ -248,10 +248,9 @@ TEST_F(Enrollment, HistoryPastTheSnapshotsLimitGoesToRecordsOfItsOwn) {
   }
   // The lead's index entry, as runtime::enroll writes it.
   storage::write_set w;
-  w.put(storage::cf::leads,
-        storage::key::lead_enrollment(workspace_id{1}, lead_id{9},
-                                      enrollment_id{42}),
-        {});
+  w.merge(storage::cf::leads,
+          storage::key::lead_enrollments(workspace_id{1}, lead_id{9}),
+          storage::key::lead_enrollments_entry(enrollment_id{42}));
   ASSERT_TRUE(db->write(w, true));
   auto snapshot = stored_snapshot();
   ASSERT_TRUE(snapshot);

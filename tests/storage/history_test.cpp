@@ -35,7 +35,8 @@ class LeadHistory : public ::testing::Test {
         x.e.id, static_cast<uint16_t>(i), history_event::sent,
         history_reason::none, account_id{3}, t0 + duration{at[i]}});
     write_set w;
-    w.put(cf::leads, key::lead_enrollment(ws, lead, x.e.id), {});
+    w.merge(cf::leads, key::lead_enrollments(ws, lead),
+            key::lead_enrollments_entry(x.e.id));
     w.put(cf::enrollments, key::enrollment(ws, x.e.id), encode(x));
     ASSERT_TRUE(db->write(w, true));
   }
@@ -61,7 +62,8 @@ TEST_F(LeadHistory, MergesEveryEnrollmentsLinesAndTheSpilledOnesByTime) {
                      spilled.step, spilled.what),
         encode(spilled));
   // Indexed before its first snapshot: nothing to read yet.
-  w.put(cf::leads, key::lead_enrollment(ws, lead_id{5}, enrollment_id{13}), {});
+  w.merge(cf::leads, key::lead_enrollments(ws, lead_id{5}),
+          key::lead_enrollments_entry(enrollment_id{13}));
   ASSERT_TRUE(db->write(w, true));
 
   auto lines = read_lead_history(*db, ws, lead_id{5});

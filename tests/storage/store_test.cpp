@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "storage/history.hpp"
 #include "storage/keys.hpp"
 #include "temp_dir.hpp"
 
@@ -166,8 +167,7 @@ TEST(Store, DomainIndexKeysNameTheirLeadAndEnrollment) {
                  .starts_with(key::domain_enrollments_prefix(workspace_id{1},
                                                              "acme.test")));
   EXPECT_FALSE(key::parse_domain_enrollment(
-    key::lead_enrollment(workspace_id{1}, lead_id{7}, enrollment_id{9})));
-  EXPECT_FALSE(key::parse_lead_enrollment(k));
+    key::lead_enrollments(workspace_id{1}, lead_id{7})));
   EXPECT_EQ(key::email_domain("Jo.Doe@ACME.Test "), "acme.test");
   EXPECT_EQ(key::email_domain("a@b@c.example"), "c.example");
   EXPECT_EQ(key::email_domain("no-at-sign"), "");
@@ -186,8 +186,8 @@ TEST(Store, EmailIndexKeysNameTheirLeadWhateverTheAddressesCase) {
     key::lead_email(workspace_id{1}, "jo.doe@acme.test.io", lead_id{7})
       .starts_with(
         key::lead_emails_prefix(workspace_id{1}, "jo.doe@acme.test")));
-  EXPECT_FALSE(key::parse_lead_email(
-    key::lead_enrollment(workspace_id{1}, lead_id{7}, enrollment_id{9})));
+  EXPECT_FALSE(
+    key::parse_lead_email(key::lead_enrollments(workspace_id{1}, lead_id{7})));
   EXPECT_EQ(key::normalized_email("  A@B.C\t"), "a@b.c");
   EXPECT_EQ(key::normalized_email(std::string_view{"a\0@b.c", 6}), "");
   EXPECT_EQ(key::normalized_email(" "), "");
@@ -217,82 +217,86 @@ TEST(Store, KeysSortByWorkspaceThenTime) {
             key::usage(workspace_id{1}, account_id{2}, day + date::days{10}));
 }
 
-// A lead's enrollments sit beside its record in cf::leads, under their own tag:
-// a prefix scan finds them all and nothing else.
-TEST(Store, ALeadsEnrollmentsAreFoundByItsPrefix) {
+// A lead's enrollments are one entry beside its record in cf::leads, each id
+// merged in: they come back once each, in the order they came, with nothing
+// of another lead's, and an entry that is not a list of ids is refused.
+TEST(Store, ALeadsEnrollmentsAreMergedIntoOneEntry) {
   test::temp_dir dir;
   auto s = open_or_die(dir.str());
+  const workspace_id ws{1};
   write_set w;
-  w.put(cf::leads, key::lead(workspace_id{1}, lead_id{5}), "record");
-  for (uint64_t e : {30, 10, 20})
-    w.put(cf::leads,
-          key::lead_enrollment(workspace_id{1}, lead_id{5}, enrollment_id{e}),
-          {});
-  w.put(cf::leads,
-        key::lead_enrollment(workspace_id{1}, lead_id{6}, enrollment_id{40}),
-        {});
+  w.put(cf::leads, key::lead(ws, lead_id{5}), "record");
+  for (uint64_t e : {30, 10, 30, 20})
+    w.merge(cf::leads, key::lead_enrollments(ws, lead_id{5}),
+            key::lead_enrollments_entry(enrollment_id{e}));
+  w.merge(cf::leads, key::lead_enrollments(ws, lead_id{6}),
+          key::lead_enrollments_entry(enrollment_id{40}));
   ASSERT_TRUE(s->write(w, false));
-  std::vector<uint64_t> found;
-  ASSERT_TRUE(s->scan_prefix(
-    cf::leads, key::lead_enrollments_prefix(workspace_id{1}, lead_id{5}),
-    [&](std::string_view k, std::string_view) {
-      auto id = key::parse_lead_enrollment(k);
-      EXPECT_TRUE(id);
-      if (id) found.push_back(id->value);
-      return true;
-    }));
-  EXPECT_EQ(found, (std::vector<uint64_t>{10, 20, 30}));
-  EXPECT_FALSE(
-    key::parse_lead_enrollment(key::lead(workspace_id{1}, lead_id{5})));
+  auto ids = [&](uint64_t lead) {
+    std::vector<uint64_t> found;
+    auto read = read_lead_enrollments(*s, ws, lead_id{lead});
+    EXPECT_TRUE(read) << read.error().message;
+    if (read)
+      for (auto id : *read)
+        found.push_back(id.value);
+    return found;
+  };
+  EXPECT_EQ(ids(5), (std::vector<uint64_t>{30, 10, 20}));
+  EXPECT_EQ(ids(6), (std::vector<uint64_t>{40}));
+  EXPECT_TRUE(ids(7).empty());
+  EXPECT_NE(key::lead_enrollments(ws, lead_id{5}), key::lead(ws, lead_id{5}));
+
+  std::string entry = key::lead_enrollments_entry(enrollment_id{1});
+  EXPECT_FALSE(key::merge_lead_enrollments(entry, "odd"));
+  EXPECT_EQ(entry, key::lead_enrollments_entry(enrollment_id{1}));
+  EXPECT_FALSE(key::parse_lead_enrollments("seven b"));
+  w.clear();
+  w.put(cf::leads, key::lead_enrollments(ws, lead_id{8}), "seven b");
+  ASSERT_TRUE(s->write(w, false));
+  auto bad = read_lead_enrollments(*s, ws, lead_id{8});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, errc::bad_value);
 }
 
-// The leads family keeps its enrollment prefixes in filters, which a lead's
-// scan uses to skip tables and memtables: whatever holds the entries (tables
-// flushed before, the memtable, both, none), the scan finds exactly the
-// lead's, and the family's other scans still go in key order across leads.
+// Merged one id at a time across flushes and compactions, a lead's entry
+// holds every id once wherever its pieces lie (tables, the memtable, both),
+// and a workspace's deletion removes it with the rest.
 TEST(Store, ALeadsEnrollmentsAreFoundWhereverTheyLie) {
   test::temp_dir dir;
   auto s = open_or_die(dir.str());
   const workspace_id ws{1};
-  auto put = [&](uint64_t lead, uint64_t e) {
+  auto add = [&](uint64_t lead, uint64_t e) {
     write_set w;
-    w.put(cf::leads, key::lead_enrollment(ws, lead_id{lead}, enrollment_id{e}),
-          {});
-    w.put(cf::leads, key::sequence_lead(ws, sequence_id{1}, lead_id{lead}),
-          "x");
+    w.merge(cf::leads, key::lead_enrollments(ws, lead_id{lead}),
+            key::lead_enrollments_entry(enrollment_id{e}));
     ASSERT_TRUE(s->write(w, false));
   };
-  for (uint64_t lead = 1; lead <= 200; lead += 2)
-    put(lead, lead * 10);
-  ASSERT_TRUE(s->flush()); // in a table
-  for (uint64_t lead = 2; lead <= 200; lead += 2)
-    put(lead, lead * 10); // in the memtable
-  put(7, 71);             // both
   auto of = [&](uint64_t lead) {
     std::vector<uint64_t> found;
-    EXPECT_TRUE(s->scan_prefix(cf::leads,
-                               key::lead_enrollments_prefix(ws, lead_id{lead}),
-                               [&](std::string_view k, std::string_view) {
-                                 auto id = key::parse_lead_enrollment(k);
-                                 EXPECT_TRUE(id);
-                                 if (id) found.push_back(id->value);
-                                 return true;
-                               }));
+    if (auto read = read_lead_enrollments(*s, ws, lead_id{lead}))
+      for (auto id : *read)
+        found.push_back(id.value);
+    else
+      ADD_FAILURE() << read.error().message;
     return found;
   };
+  for (uint64_t lead = 1; lead <= 200; lead += 2)
+    add(lead, lead * 10);
+  ASSERT_TRUE(s->flush()); // in a table
+  for (uint64_t lead = 2; lead <= 200; lead += 2)
+    add(lead, lead * 10); // in the memtable
+  add(7, 71);             // both
+  add(7, 70);             // again: once is enough
   EXPECT_EQ(of(7), (std::vector<uint64_t>{70, 71}));
   EXPECT_EQ(of(8), (std::vector<uint64_t>{80}));
   EXPECT_EQ(of(199), (std::vector<uint64_t>{1990}));
   EXPECT_TRUE(of(201).empty());
-  EXPECT_TRUE(of(0).empty());
-  size_t sequence_leads = 0;
-  ASSERT_TRUE(s->scan_prefix(cf::leads,
-                             key::sequence_leads_prefix(ws, sequence_id{1}),
-                             [&](std::string_view, std::string_view) {
-                               ++sequence_leads;
-                               return true;
-                             }));
-  EXPECT_EQ(sequence_leads, 200u);
+  ASSERT_TRUE(s->flush());
+  add(7, 72);
+  ASSERT_TRUE(s->compact());
+  EXPECT_EQ(of(7), (std::vector<uint64_t>{70, 71, 72}));
+  ASSERT_TRUE(s->delete_workspace(ws));
+  EXPECT_TRUE(of(7).empty());
 }
 
 TEST(Store, FiguresReportMemoryAndDisk) {
