@@ -17,7 +17,7 @@ struct server_options {
   std::string host = "127.0.0.1";
   /// 0: a port the OS picks (tests); port() says which.
   uint16_t port = 8080;
-  /// 0: twice the cores, at least 4.
+  /// 0: one per core, at least 2.
   size_t threads = 0;
   /// A request's header and body must each arrive within this.
   std::chrono::milliseconds read_timeout{30'000};

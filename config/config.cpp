@@ -114,7 +114,7 @@ const std::vector<setting>& all_settings() {
     {"http.listen", "HERALD_LISTEN", "--listen",
      "HOST:PORT to serve on (loopback by default)", set_listen},
     {"http.threads", "HERALD_HTTP_THREADS", "--http-threads",
-     "threads serving HTTP (0: twice the cores, at least 4)",
+     "threads serving HTTP (0: one per core, at least 2)",
      integer(0, 64, [](settings& s, uint64_t v) { s.http.threads = v; })},
     {"http.read_timeout_s", "HERALD_READ_TIMEOUT_S", "--read-timeout-s",
      "seconds a request's header or body may take to arrive",
@@ -327,8 +327,9 @@ level = "info"                # HERALD_LOG_LEVEL, --log-level
 
 [http]
 listen = "127.0.0.1:8080"     # HERALD_LISTEN, --listen (loopback by default)
-# 0: twice the cores, at least 4. An event does not hold its thread while the
-# engine applies it; a connection stays on one thread (load-tests/RESULTS.md).
+# 0: one per core, at least 2. An event does not hold its thread while the
+# engine applies it, nor an import (fed on threads of its own); a connection
+# stays on one thread (load-tests/RESULTS.md).
 threads = 0                   # HERALD_HTTP_THREADS, --http-threads
 read_timeout_s = 30           # HERALD_READ_TIMEOUT_S, --read-timeout-s
 max_body_bytes = 1048576      # HERALD_MAX_BODY_BYTES: a JSON body (413 beyond)

@@ -27,7 +27,7 @@ struct http_options {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   /// Threads running the server's sessions and handlers.
-  size_t threads = 0; // 0: twice the cores, at least 4
+  size_t threads = 0; // 0: one per core, at least 2
   /// Every read (a request's header, then its body) must finish within this.
   std::chrono::seconds read_timeout{30};
   /// Limits (413 beyond): a JSON body, a streamed NDJSON import, a header.
