@@ -96,6 +96,33 @@ TEST_F(Server, AnswersSeveralRequestsOnOneKeptAliveConnection) {
   EXPECT_TRUE(closed(s));
 }
 
+// The answer's bytes on the wire: the start line in the request's version,
+// the fields, an empty line, then exactly Content-Length bytes of body; an
+// HTTP/1.0 client asking to keep the connection is told it is kept.
+TEST_F(Server, WritesEachAnswerAsItsStartLineFieldsAndBody) {
+  start();
+  auto s = connect();
+  send_raw(s, get("/healthz"));
+  send_raw(s, "GET /v1/nothing HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  send_raw(s, "GET /readyz HTTP/1.0\r\n\r\n");
+  std::string wire;
+  beast::error_code ec;
+  net::read(s, net::dynamic_buffer(wire), ec);
+  EXPECT_EQ(ec, net::error::eof); // the HTTP/1.0 request not kept alive
+  auto body = [](std::string_view json) {
+    return "Content-Type: application/json\r\nContent-Length: " +
+           std::to_string(json.size()) + "\r\n\r\n" + std::string{json};
+  };
+  std::string not_found =
+    R"({"error":{"code":"not_found","message":"no such path: /v1/nothing"}})";
+  EXPECT_EQ(wire, "HTTP/1.1 200 OK\r\nServer: herald\r\n" +
+                    body(R"({"alive":true})") +
+                    "HTTP/1.0 404 Not Found\r\nServer: herald\r\n"
+                    "Connection: keep-alive\r\n" +
+                    body(not_found) + "HTTP/1.0 200 OK\r\nServer: herald\r\n" +
+                    body(R"({"ready":true})"));
+}
+
 TEST_F(Server, RefusesALargeBodyWith413AndALargeHeaderWith431) {
   start();
   auto s = connect();
