@@ -211,11 +211,21 @@ void service::post_event(const call& c, reply done) {
   auto event_key = storage::key::event(c.ws, ev.id);
   auto seen = db_.get(storage::cf::events, event_key);
   if (!seen) return done(storage_failed(c.req));
-  if (events_ != nullptr)
-    events_
-      ->Add({{"type", std::string{to_string(ev.type)}},
-             {"duplicate", seen->has_value() ? "true" : "false"}})
-      .Increment();
+  if (events_ != nullptr) {
+    static_assert(enum_names<event_type>::values.size() * 2 <=
+                  std::tuple_size_v<decltype(event_series_)>);
+    const bool duplicate = seen->has_value();
+    auto& series =
+      event_series_[static_cast<size_t>(ev.type) * 2 + (duplicate ? 1 : 0)];
+    auto* counter = series.load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      // Another thread may add it too: the family hands both the same one.
+      counter = &events_->Add({{"type", std::string{to_string(ev.type)}},
+                               {"duplicate", duplicate ? "true" : "false"}});
+      series.store(counter, std::memory_order_release);
+    }
+    counter->Increment();
+  }
   if (*seen) return done(accepted(true, 0));
   auto now = time_.now();
   auto received = ev.received_at.value_or(now);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+
 // herald's HTTP API v1 without sockets: handle(request) -> response. The
 // server (server.hpp) feeds it; tests call it directly.
 
@@ -225,6 +227,9 @@ class service {
   prometheus::Family<prometheus::Counter>* http_requests_ = nullptr;
   prometheus::Family<prometheus::Histogram>* http_seconds_ = nullptr;
   prometheus::Family<prometheus::Counter>* events_ = nullptr;
+  // events_'s series by type and duplicate, found once each (a family's Add
+  // hashes the labels under its lock).
+  std::array<std::atomic<prometheus::Counter*>, 16> event_series_{};
   // Per route (none: unmatched), its duration histogram and its counter per
   // status: looked up here, not in the families, on every request.
   struct route_metrics {
