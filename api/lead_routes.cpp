@@ -4,6 +4,7 @@
 // listed with its index and why.
 
 #include <atomic>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <unordered_set>
@@ -319,11 +320,12 @@ response service::preview_step(const call& c) {
 // entries go to the group commit, and its leads are enrolled at once, in the
 // directory before an event can find their index entries; their first
 // snapshots queue behind the batch, which the group commit writes first, so
-// a recovered enrollment is always indexed. The writer thread inserts one
-// batch while this one reads and checks the next. Every feed() ends with its
-// batches durable: nothing is left half-done between two pieces of a
-// streamed body, so imports take turns on import_mu_ piece by piece
-// (another import reads what this one wrote).
+// a recovered enrollment is always indexed. The writer thread inserts the
+// batches handed over (a few at most) while this one reads and checks the
+// next; the answer waits for all of them. Imports take turns on import_mu_
+// piece by piece of a streamed body, and each piece ends with its batches
+// handed over: an import taking its turn after another's first waits for
+// the other's last batch (turn()), since it reads what that one wrote.
 class service::importer final : public lead_stream {
  public:
   importer(service& s, const request& req, workspace_id ws, sequence seq)
@@ -341,10 +343,12 @@ class service::importer final : public lead_stream {
     } catch (const std::exception&) {
       // Nothing to answer any more; the storage error shows elsewhere.
     }
+    // Another importer may come to live at this address.
+    if (s_.import_tail_owner_ == this) s_.import_tail_owner_ = nullptr;
   }
 
   void feed(std::string_view bytes) override {
-    std::lock_guard lk{s_.import_mu_};
+    auto lk = turn();
     while (!bytes.empty() && !failed_) {
       auto nl = bytes.find('\n');
       if (nl == std::string_view::npos) {
@@ -361,11 +365,10 @@ class service::importer final : public lead_stream {
       }
     }
     flush();
-    wait_written();
   }
 
   response finish() override {
-    std::lock_guard lk{s_.import_mu_};
+    auto lk = turn();
     if (!partial_.empty() || overlong_) end_partial();
     flush();
     wait_written();
@@ -380,7 +383,7 @@ class service::importer final : public lead_stream {
 
   // A JSON array's elements, each with its index.
   void take_all(simdjson::dom::array leads) {
-    std::lock_guard lk{s_.import_mu_};
+    auto lk = turn();
     for (auto v : leads) {
       if (failed_) break;
       take(index_++, v);
@@ -390,6 +393,27 @@ class service::importer final : public lead_stream {
   }
 
  private:
+  // At most this many batches are handed over and not known durable.
+  static constexpr size_t max_in_flight = 4;
+
+  // import_mu_, once the batches another import handed over are durable.
+  std::unique_lock<std::mutex> turn() {
+    std::unique_lock lk{s_.import_mu_};
+    if (s_.import_tail_owner_ != this && s_.import_tail_.valid()) {
+      await(s_.import_tail_);
+      s_.import_tail_ = {};
+      s_.import_tail_owner_ = nullptr;
+    }
+    return lk;
+  }
+
+  void await(const std::shared_future<bool>& f) const {
+    if (s_.drive_)
+      while (f.wait_for(std::chrono::seconds{0}) != std::future_status::ready)
+        s_.drive_();
+    f.wait();
+  }
+
   // A piece of a line whose end has not come yet.
   void keep(std::string_view piece) {
     if (overlong_) return;
@@ -448,7 +472,7 @@ class service::importer final : public lead_stream {
         "do_not_contact");
     // Not found in storage while its batch's write is under way.
     if (in_batch_.contains(l->external_id) ||
-        handed_over_.contains(l->external_id)) {
+        handed_over_.contains(std::string_view{l->external_id})) {
       ++duplicates_;
       return;
     }
@@ -511,32 +535,48 @@ class service::importer final : public lead_stream {
   void flush() {
     if (writes_.empty() || failed_) return;
     auto done = std::make_shared<std::promise<bool>>();
-    last_write_ = done->get_future();
+    handed batch{done->get_future().share(), {}};
     s_.write_then(std::move(writes_), [done, bad = write_failed_](bool ok) {
       if (!ok) *bad = true;
       done->set_value(ok);
     });
     writes_ = {};
+    s_.import_tail_ = batch.written;
+    s_.import_tail_owner_ = this;
     for (auto& [e, contact] : batch_)
       if (s_.engine_.enroll(e, std::move(contact), false, true)) ++enrolled_;
     batch_.clear();
-    handed_over_.merge(in_batch_);
-    in_batch_.clear();
+    batch.ids.reserve(in_batch_.size());
+    while (!in_batch_.empty())
+      batch.ids.push_back(
+        std::move(in_batch_.extract(in_batch_.begin()).value()));
+    // The views point into the strings, which stay where they are while
+    // their batch is in flight.
+    auto& held = in_flight_.emplace_back(std::move(batch));
+    for (const auto& id : held.ids)
+      handed_over_.insert(id);
+    retire(max_in_flight);
   }
 
-  // Waits until every batch handed over is durable (the group commit writes
-  // in order: the last one's completion comes after the others').
-  void wait_written() {
-    if (!last_write_.valid()) return;
-    auto last = std::move(last_write_);
-    if (s_.drive_)
-      while (last.wait_for(std::chrono::seconds{0}) !=
-             std::future_status::ready)
-        s_.drive_();
-    last.wait();
-    handed_over_.clear();
+  // Forgets the batches known durable, waiting for the oldest while more
+  // than `keep` are in flight.
+  void retire(size_t keep) {
+    while (!in_flight_.empty()) {
+      auto& oldest = in_flight_.front();
+      if (in_flight_.size() > keep)
+        await(oldest.written);
+      else if (oldest.written.wait_for(std::chrono::seconds{0}) !=
+               std::future_status::ready)
+        break;
+      for (const auto& id : oldest.ids)
+        handed_over_.erase(id);
+      in_flight_.pop_front();
+    }
     if (*write_failed_) fail();
   }
+
+  // Waits until every batch handed over is durable.
+  void wait_written() { retire(0); }
 
   void fail() {
     if (!failed_) failed_ = storage_failed(head_);
@@ -559,10 +599,14 @@ class service::importer final : public lead_stream {
   // entries do not exist yet, so a second occurrence is found here.
   std::unordered_set<std::string> in_batch_;
   storage::write_set writes_;
-  // The external ids of the batches handed over and not yet known durable,
-  // which storage cannot show yet; the last one's write; whether any failed.
-  std::unordered_set<std::string> handed_over_;
-  std::future<bool> last_write_;
+  // The batches handed over and not yet known durable, oldest first, with
+  // their external ids, which storage cannot show yet; whether any failed.
+  struct handed {
+    std::shared_future<bool> written;
+    std::vector<std::string> ids;
+  };
+  std::deque<handed> in_flight_;
+  std::unordered_set<std::string_view> handed_over_;
   std::shared_ptr<std::atomic<bool>> write_failed_ =
     std::make_shared<std::atomic<bool>>(false);
   std::optional<response> failed_;

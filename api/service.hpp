@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -219,6 +220,11 @@ class service {
   // Leads' and enrollments' ids.
   id_source ids_;
   std::mutex import_mu_;
+  // The last batch an import handed to the group commit, and which import
+  // (under import_mu_): another import waits for it before it reads, since
+  // the group commit writes in order and storage then shows them all.
+  std::shared_future<bool> import_tail_;
+  const void* import_tail_owner_ = nullptr;
   std::vector<route> routes_;
   prometheus::Registry* metrics_;
   storage::group_commit* persister_;

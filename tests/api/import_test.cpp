@@ -104,6 +104,37 @@ TEST_F(Imports, AStreamCutAnywhereImportsAsTheWholeBodyWould) {
   EXPECT_EQ(third.at("rejected").at(1).at("index"), 13);
 }
 
+// Two imports at once, taking turns piece by piece, with leads in common and
+// more batches than an import keeps in flight: each lead is enrolled once,
+// by whichever import came to it first, and found a duplicate by the other
+// and by a later line of its own import.
+TEST_F(Imports, ImportsTakingTurnsEnrollEachLeadOnce) {
+  auto clean = [](size_t first, size_t n) {
+    std::string out;
+    for (size_t i = first; i < first + n; ++i)
+      out += "{\"external_id\":\"y" + std::to_string(i) + "\",\"email\":\"y" +
+             std::to_string(i) + "@acme.com\"}\n";
+    return out;
+  };
+  auto a = open_stream();
+  auto b = open_stream();
+  ASSERT_TRUE(a && b);
+  // A: 0..5999, then 0..999 again. B, in turns of 500 leads with A: the
+  // piece A just fed from 3000 on (before A's batch is written), else
+  // 6000..8999.
+  for (size_t i = 0; i < 6000; i += 500) {
+    a->feed(clean(i, 500));
+    b->feed(clean(i >= 3000 ? i : 6000 + i, 500));
+  }
+  a->feed(clean(0, 1000));
+  auto first = body(a->finish());
+  auto second = body(b->finish());
+  EXPECT_EQ(first.at("enrolled"), 6000);
+  EXPECT_EQ(first.at("duplicates"), 1000);
+  EXPECT_EQ(second.at("enrolled"), 3000);
+  EXPECT_EQ(second.at("duplicates"), 3000);
+}
+
 TEST_F(Imports, ALineLongerThanAMebibyteIsRejectedAndTheRestGoesOn) {
   auto s = open_stream();
   ASSERT_TRUE(s);
