@@ -1,7 +1,9 @@
 #include "api/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -62,9 +64,24 @@ class server::impl {
   /// Sessions register themselves, so that stop() can close the idle ones.
   void enter(const std::shared_ptr<session>& s);
 
+  /// A thread's connections, whose deadlines (a read's, a write's, an
+  /// answer's) it checks every few milliseconds: one timer per thread,
+  /// instead of one armed and cancelled for every read, write and answer.
+  struct sweep {
+    explicit sweep(net::io_context& io) : timer(io) {}
+    net::steady_timer timer;
+    std::vector<std::weak_ptr<session>> sessions; // touched on its thread
+  };
+  /// How late a deadline may be noticed.
+  std::chrono::milliseconds sweep_every() const {
+    return std::clamp(
+      std::min(options_.read_timeout, options_.answer_within) / 8,
+      std::chrono::milliseconds{5}, std::chrono::milliseconds{250});
+  }
+
  private:
   void do_accept();
-  void on_accept(error_code ec, tcp::socket socket);
+  void on_accept(size_t at, error_code ec, tcp::socket socket);
 
   // One io_context per thread, each connection on one of them for its whole
   // life: its reads, handler and writes run on one thread, and no thread is
@@ -84,10 +101,12 @@ class server::impl {
       pool.push_back(std::make_unique<net::io_context>(1));
     return pool;
   }
+  void start_sweep(sweep& w);
 
   server_options options_;
   service& handler_;
   std::vector<std::unique_ptr<net::io_context>> pool_;
+  std::vector<std::unique_ptr<sweep>> sweeps_; // one per thread of pool_
   std::vector<work_guard> busy_; // keeps each thread running until stop()
   size_t next_ = 0;              // the context the next connection gets
   tcp::acceptor acceptor_;
@@ -107,22 +126,40 @@ namespace {
 // handlers run on its io_context's one thread, one at a time.
 class session : public std::enable_shared_from_this<session> {
  public:
+  using clock = std::chrono::steady_clock;
+
   session(tcp::socket&& socket, server::impl& owner,
-          net::io_context::executor_type io)
-    : stream_(std::move(socket)), deadline_(io), io_(io), owner_(owner) {}
+          net::io_context::executor_type io, server::impl::sweep& sweep)
+    : stream_(std::move(socket)), io_(io), owner_(owner), sweep_(sweep) {}
 
   void run() {
-    net::dispatch(
-      stream_.get_executor(),
-      beast::bind_front_handler(&session::do_read, shared_from_this()));
+    net::dispatch(io_, [self = shared_from_this()] {
+      self->sweep_.sessions.push_back(self);
+      self->do_read();
+    });
   }
 
   /// From stop(): an idle connection closes now; a busy one after its answer.
   void stop() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    net::dispatch(io_, [self = shared_from_this()] {
       if (self->waiting_ && self->head_ && !self->head_->got_some())
         self->close();
     });
+  }
+
+  /// From its thread's sweep: a read or write past its deadline closes the
+  /// connection (the operation ends aborted); an answer the engine has not
+  /// made in time is a 503.
+  void check(clock::time_point now) {
+    if (now >= io_deadline_) {
+      io_deadline_ = clock::time_point::max();
+      close();
+    }
+    if (awaiting_ && now >= answer_deadline_)
+      answered(asked_,
+               error_answer(awaited_version_, http::status::service_unavailable,
+                            "not_acknowledged", not_acknowledged_message,
+                            awaited_keep_));
   }
 
  private:
@@ -135,7 +172,7 @@ class session : public std::enable_shared_from_this<session> {
     // Checked below, against the limit of the route's kind of body.
     head_->body_limit(boost::none);
     waiting_ = true;
-    stream_.expires_after(owner_.options().read_timeout);
+    expires_after(owner_.options().read_timeout);
     http::async_read_header(
       stream_, buffer_, *head_,
       beast::bind_front_handler(&session::on_header, shared_from_this()));
@@ -143,6 +180,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_header(error_code ec, size_t) {
     waiting_ = false;
+    io_deadline_ = clock::time_point::max();
     if (ec == http::error::header_limit)
       return refuse(
         http::status::request_header_fields_too_large, "header_too_large",
@@ -179,7 +217,7 @@ class session : public std::enable_shared_from_this<session> {
       }
       parser_.emplace(std::move(*head_));
       parser_->body_limit(limit);
-      stream_.expires_after(owner_.options().read_timeout);
+      expires_after(owner_.options().read_timeout);
       http::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&session::on_read, shared_from_this()));
@@ -194,9 +232,11 @@ class session : public std::enable_shared_from_this<session> {
   void go_on(std::function<void()> next) {
     auto res = std::make_shared<http::response<http::empty_body>>(
       http::status::continue_, 11);
+    expires_after(owner_.options().read_timeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res,
                        next = std::move(next)](error_code ec, size_t) {
+                        self->io_deadline_ = clock::time_point::max();
                         if (ec) return self->close();
                         next();
                       });
@@ -208,6 +248,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_read(error_code ec, size_t) {
+    io_deadline_ = clock::time_point::max();
     if (ec == http::error::body_limit)
       return refuse_large(owner_.options().max_body_bytes);
     if (ec) return close();
@@ -233,25 +274,17 @@ class session : public std::enable_shared_from_this<session> {
                             "internal", "the request failed inside herald"));
     }
     if (!awaiting_) return;
-    // Waiting for the engine: answered 503 if it takes too long (the request
-    // may still take effect; the late answer is dropped).
-    deadline_.expires_after(owner_.options().answer_within);
-    deadline_.async_wait([self = shared_from_this(), asked,
-                          version = req.version(),
-                          keep = req.keep_alive()](error_code e) {
-      if (e) return; // answered in time
-      self->answered(asked,
-                     error_answer(version, http::status::service_unavailable,
-                                  "not_acknowledged", not_acknowledged_message,
-                                  keep));
-    });
+    // Waiting for the engine: answered 503 if it takes too long (check();
+    // the request may still take effect; the late answer is dropped).
+    answer_deadline_ = clock::now() + owner_.options().answer_within;
+    awaited_version_ = req.version();
+    awaited_keep_ = req.keep_alive();
   }
 
   // The answer to request number `asked`: written if it is the one awaited.
   void answered(uint64_t asked, response res) {
     if (!awaiting_ || asked != asked_) return;
     awaiting_ = false;
-    deadline_.cancel();
     if (owner_.stopping()) res.keep_alive(false);
     write(std::move(res));
   }
@@ -262,13 +295,14 @@ class session : public std::enable_shared_from_this<session> {
     auto& body = streamed_->get().body();
     body.data = chunk_.data();
     body.size = chunk_.size();
-    stream_.expires_after(owner_.options().read_timeout);
+    expires_after(owner_.options().read_timeout);
     http::async_read(
       stream_, buffer_, *streamed_,
       beast::bind_front_handler(&session::on_chunk, shared_from_this()));
   }
 
   void on_chunk(error_code ec, size_t) {
+    io_deadline_ = clock::time_point::max();
     if (ec == http::error::need_buffer) ec = {};
     if (ec == http::error::body_limit) {
       // What came before the limit stays imported (imports are idempotent).
@@ -351,12 +385,14 @@ class session : public std::enable_shared_from_this<session> {
     }
     sending_.append("\r\n");
     sending_.append(res.body());
+    expires_after(owner_.options().read_timeout);
     net::async_write(stream_, net::buffer(sending_),
                      beast::bind_front_handler(&session::on_write,
                                                shared_from_this(), keep_alive));
   }
 
   void on_write(bool keep_alive, error_code ec, size_t) {
+    io_deadline_ = clock::time_point::max();
     // A large answer's buffer is not kept for the next.
     if (sending_.capacity() > kept_answer_bytes) std::string{}.swap(sending_);
     if (!ec && refused_) return drain();
@@ -371,11 +407,12 @@ class session : public std::enable_shared_from_this<session> {
   void drain(bool first = true) {
     if (first) {
       error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-      stream_.expires_after(std::chrono::seconds{1});
+      stream_.shutdown(tcp::socket::shutdown_send, ec);
+      expires_after(std::chrono::seconds{1});
     }
     stream_.async_read_some(net::buffer(scratch_),
                             [self = shared_from_this()](error_code e, size_t) {
+                              self->io_deadline_ = clock::time_point::max();
                               if (e) return self->close();
                               self->drain(false);
                             });
@@ -383,12 +420,14 @@ class session : public std::enable_shared_from_this<session> {
 
   void close() {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    stream_.shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close(ec);
   }
 
-  beast::tcp_stream stream_;
-  net::steady_timer deadline_;
+  // The next read or write must end within `d`.
+  void expires_after(clock::duration d) { io_deadline_ = clock::now() + d; }
+
+  tcp::socket stream_;
   net::io_context::executor_type io_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> head_;
@@ -399,6 +438,13 @@ class session : public std::enable_shared_from_this<session> {
   std::string sending_; // the answer being written
   static constexpr size_t kept_answer_bytes = 16 << 10;
   server::impl& owner_;
+  server::impl::sweep& sweep_;
+  // When the read or write under way must have ended (none: max), and the
+  // awaited answer (with its request's version and keep-alive).
+  clock::time_point io_deadline_ = clock::time_point::max();
+  clock::time_point answer_deadline_ = clock::time_point::max();
+  unsigned awaited_version_ = 11;
+  bool awaited_keep_ = false;
   bool waiting_ = false;
   bool refused_ = false;
   // Whether request number `asked_` waits for its answer.
@@ -424,6 +470,10 @@ result<uint16_t, std::string> server::impl::start() {
     return "cannot listen on " + options_.host + ":" +
            std::to_string(options_.port) + ": " + ec.message();
   port_ = acceptor_.local_endpoint().port();
+  for (auto& ioc : pool_) {
+    sweeps_.push_back(std::make_unique<sweep>(*ioc));
+    start_sweep(*sweeps_.back());
+  }
   do_accept();
   for (auto& ioc : pool_) {
     busy_.emplace_back(ioc->get_executor());
@@ -435,21 +485,44 @@ result<uint16_t, std::string> server::impl::start() {
 
 void server::impl::do_accept() {
   // Connections go to the threads in turn.
-  auto& ioc = *pool_[next_++ % pool_.size()];
-  acceptor_.async_accept(ioc.get_executor(),
-                         beast::bind_front_handler(&impl::on_accept, this));
+  auto at = next_++ % pool_.size();
+  acceptor_.async_accept(pool_[at]->get_executor(),
+                         [this, at](error_code ec, tcp::socket socket) {
+                           on_accept(at, ec, std::move(socket));
+                         });
 }
 
-void server::impl::on_accept(error_code ec, tcp::socket socket) {
+void server::impl::on_accept(size_t at, error_code ec, tcp::socket socket) {
   if (!acceptor_.is_open()) return;
   if (!ec) {
     // The socket was accepted on the context it is to live on.
-    auto io = *socket.get_executor().target<net::io_context::executor_type>();
-    auto s = std::make_shared<session>(std::move(socket), *this, io);
+    auto s = std::make_shared<session>(std::move(socket), *this,
+                                       pool_[at]->get_executor(), *sweeps_[at]);
     enter(s);
     s->run();
   }
   do_accept();
+}
+
+void server::impl::start_sweep(sweep& w) {
+  // Stopping, often: the thread ends soon after its last connection.
+  w.timer.expires_after(stopping() ? std::chrono::milliseconds{5}
+                                   : sweep_every());
+  w.timer.async_wait([this, &w](error_code ec) {
+    // Cancelled by stop(): a sweep now. Stopping, it goes on while its
+    // thread has connections (their deadlines still hold), then lets the
+    // thread end.
+    if (ec && !stopping()) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(w.sessions, [&](const std::weak_ptr<session>& x) {
+      auto s = x.lock();
+      if (!s) return true;
+      s->check(now);
+      return false;
+    });
+    if (stopping() && w.sessions.empty()) return;
+    start_sweep(w);
+  });
 }
 
 void server::impl::enter(const std::shared_ptr<session>& s) {
@@ -469,6 +542,8 @@ void server::impl::stop() {
     for (auto& w : sessions_)
       if (auto s = w.lock()) s->stop();
   }
+  for (size_t i = 0; i < pool_.size(); ++i)
+    net::post(*pool_[i], [w = sweeps_[i].get()] { w->timer.cancel(); });
   // Returns once the acceptor and every session are done: nothing else keeps
   // the threads running.
   busy_.clear();

@@ -26,7 +26,7 @@ port=$((20000 + RANDOM % 20000))
 export HERALD_ADMIN_TOKEN=figures-admin-token
 ${HERALD_BIN:-build/bin/herald} --data-dir "$dir" --listen 127.0.0.1:$port --clock manual ${HERALD_FLAGS:-} >"$dir/log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; [[ -n "${KEEP_DIR:-}" ]] && cp -r "$dir" "$KEEP_DIR"; rm -rf "$dir"' EXIT
 url=http://127.0.0.1:$port
 for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.1; done
 
