@@ -162,6 +162,12 @@ TEST_F(Server, ClosesConnectionsThatSendGarbageOrNothing) {
   auto half = connect();
   send_raw(half, "GET /healthz HTTP/1.1\r\nHo");
   EXPECT_TRUE(closed(half));
+  // A whole header, then half the body it announced.
+  auto short_body = connect();
+  send_raw(short_body, "POST /v1/workspaces HTTP/1.1\r\nHost: t\r\n"
+                       "Content-Type: application/json\r\nContent-Length: "
+                       "40\r\n\r\n{\"name\":");
+  EXPECT_TRUE(closed(short_body));
   auto fine = connect();
   beast::flat_buffer buf;
   send_raw(fine, get("/healthz"));
