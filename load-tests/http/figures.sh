@@ -56,7 +56,7 @@ bytes=$(stat -c %s "$dir/leads.ndjson")
 # PERF_IMPORT=FILE: a perf profile of herald during the import.
 importer_profile=
 if [[ -n "${PERF_IMPORT:-}" ]]; then
-  perf record -g -p $pid -o "$PERF_IMPORT" 2>/dev/null &
+  perf record ${PERF_FLAGS:--g} -p $pid -o "$PERF_IMPORT" 2>/dev/null &
   importer_profile=$!
   sleep 0.5
 fi

@@ -57,6 +57,36 @@ TEST(Zones, NewYorkGapAndRepeat) {
   EXPECT_EQ(to_utc(wall(2026, 11, 1, 1, 30), ny), utc(2026, 11, 1, 5, 30));
 }
 
+// The conversions keep a thread's last spans of constant offset: whatever
+// they hold, in whatever order zones and times come (forward, back, several
+// zones taking turns), every answer is the zone database's own, across the
+// transitions of two years.
+TEST(Zones, ConversionsAnswerAsTheZoneDatabaseInAnyOrder) {
+  std::vector<const date::time_zone*> zones;
+  for (auto name : {"America/New_York", "Europe/Berlin", "Australia/Lord_Howe",
+                    "UTC", "Asia/Kolkata", "Pacific/Chatham"})
+    zones.push_back(date::locate_zone(name));
+  auto reference_utc = [](local_time wall, const date::time_zone* z) {
+    return time_point{wall.time_since_epoch() - z->get_info(wall).first.offset};
+  };
+  const auto start = utc(2026, 1, 1, 0);
+  const auto step = std::chrono::minutes{17};
+  size_t checked = 0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int64_t i = 0; i < 2 * 365 * 24 * 60 / 17; ++i) {
+      auto n = pass == 0 ? i : 2 * 365 * 24 * 60 / 17 - i; // back, then
+      auto t = start + n * step;
+      for (auto* z : zones) {
+        auto wall =
+          local_time{t.time_since_epoch()} + std::chrono::minutes{n % 90};
+        ASSERT_EQ(to_local(t, z), z->to_local(t)) << z->name();
+        ASSERT_EQ(to_utc(wall, z), reference_utc(wall, z)) << z->name();
+        ++checked;
+      }
+    }
+  EXPECT_GT(checked, 700'000u);
+}
+
 TEST(Zones, LordHoweHalfHourDst) {
   auto lh = zone("Australia/Lord_Howe");
   // Standard +10:30, summer +11. 2026-10-04 02:00 -> 02:30: 02:15 does not
