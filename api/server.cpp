@@ -205,7 +205,7 @@ class session : public std::enable_shared_from_this<session> {
     auto limit = import_ ? owner_.options().max_import_bytes
                          : owner_.options().max_body_bytes;
     if (auto length = head_->content_length(); length && *length > limit) {
-      import_.reset();
+      drop_import();
       return refuse_large(limit);
     }
     auto read_body = [this, limit] {
@@ -306,7 +306,7 @@ class session : public std::enable_shared_from_this<session> {
     if (ec == http::error::need_buffer) ec = {};
     if (ec == http::error::body_limit) {
       // What came before the limit stays imported (imports are idempotent).
-      import_.reset();
+      drop_import();
       return refuse(http::status::payload_too_large, "body_too_large",
                     "the import is larger than " +
                       std::to_string(owner_.options().max_import_bytes) +
@@ -314,7 +314,7 @@ class session : public std::enable_shared_from_this<session> {
                       "send the rest in another request");
     }
     if (ec) {
-      import_.reset();
+      drop_import();
       return close();
     }
     auto got = chunk_.size() - streamed_->get().body().size;
@@ -334,7 +334,7 @@ class session : public std::enable_shared_from_this<session> {
       }
       net::post(io, [self, res = std::move(res)]() mutable {
         if (!res) return self->read_chunk();
-        self->import_.reset();
+        self->drop_import();
         std::vector<char>{}.swap(self->chunk_);
         if (self->owner_.stopping()) res->keep_alive(false);
         self->write(std::move(*res));
@@ -410,9 +410,9 @@ class session : public std::enable_shared_from_this<session> {
       stream_.shutdown(tcp::socket::shutdown_send, ec);
       expires_after(std::chrono::seconds{1});
     }
+    // The second's deadline holds across every read of the drain.
     stream_.async_read_some(net::buffer(scratch_),
                             [self = shared_from_this()](error_code e, size_t) {
-                              self->io_deadline_ = clock::time_point::max();
                               if (e) return self->close();
                               self->drain(false);
                             });
@@ -422,6 +422,14 @@ class session : public std::enable_shared_from_this<session> {
     error_code ec;
     stream_.shutdown(tcp::socket::shutdown_send, ec);
     stream_.close(ec);
+  }
+
+  // An importer ends on the import threads: its destructor waits for its
+  // turn and its writes, which another import may hold for a whole piece.
+  void drop_import() {
+    if (import_)
+      net::post(owner_.imports(),
+                [done = std::move(import_)]() mutable { done.reset(); });
   }
 
   // The next read or write must end within `d`.

@@ -9,6 +9,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <string>
@@ -146,6 +148,36 @@ TEST_F(Server, RefusesALargeBodyWith413AndALargeHeaderWith431) {
   beast::flat_buffer buf3;
   send_raw(u, get("/healthz"));
   EXPECT_EQ(receive(u, buf3).result(), http::status::ok);
+}
+
+// After a refusal the server reads what the peer still sends for a second
+// at most, however it trickles in, then closes.
+TEST_F(Server, DrainsARefusedBodyForASecondAtMost) {
+  start();
+  auto s = connect();
+  send_raw(s, "POST /v1/workspaces HTTP/1.1\r\nHost: t\r\nContent-Type: "
+              "application/json\r\nContent-Length: 100000\r\n\r\n" +
+                std::string(100, 'x'));
+  beast::flat_buffer buf;
+  EXPECT_EQ(receive(s, buf).result(), http::status::payload_too_large);
+  s.non_blocking(true);
+  bool closed_by_server = false;
+  auto began = std::chrono::steady_clock::now();
+  while (!closed_by_server &&
+         std::chrono::steady_clock::now() - began < std::chrono::seconds{4}) {
+    // The server stopped sending at once (EOF here); it reads until it
+    // closes, and a byte sent then is refused.
+    beast::error_code ec;
+    char c = 'x';
+    s.write_some(net::buffer(&c, 1), ec);
+    if (ec && ec != net::error::would_block) closed_by_server = true;
+    std::array<char, 64> sink;
+    s.read_some(net::buffer(sink), ec);
+    if (ec == net::error::connection_reset) closed_by_server = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  EXPECT_TRUE(closed_by_server);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds{3});
 }
 
 TEST_F(Server, ClosesConnectionsThatSendGarbageOrNothing) {
