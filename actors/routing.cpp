@@ -152,17 +152,30 @@ void runtime::deliver_to_domain(workspace_id ws, std::string_view domain,
                                 lead_id except, lead_event event,
                                 std::function<void(size_t)> applied) {
   serving_ = true;
-  run_io([this, prefix = storage::key::domain_enrollments_prefix(ws, domain),
+  run_io([this, ws, prefix = storage::key::domain_leads_prefix(ws, domain),
           except, event, applied = std::move(applied)] {
-    std::vector<uint64_t> ids;
+    // The company's leads by their email entries, then each one's
+    // enrollments.
+    std::vector<lead_id> leads;
     auto scanned = db_.scan_prefix(
       storage::cf::leads, prefix, [&](std::string_view k, std::string_view) {
-        if (auto x = storage::key::parse_domain_enrollment(k);
-            x && x->lead != except)
-          ids.push_back(x->enrollment.value);
+        if (auto l = storage::key::parse_lead_email(k); l && *l != except)
+          leads.push_back(*l);
         return true;
       });
-    if (!scanned) ids.clear();
+    std::vector<uint64_t> ids;
+    for (auto l : scanned ? leads : std::vector<lead_id>{}) {
+      auto read = storage::read_lead_enrollments(db_, ws, l);
+      if (!read) {
+        ids.clear(); // nothing can be confirmed
+        break;
+      }
+      for (auto id : *read)
+        ids.push_back(id.value);
+    }
+    // A lead whose address changed may be listed twice.
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     deliver_to_each(ids, event, std::nullopt, applied);
   });
 }

@@ -286,12 +286,9 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
     w.merge(storage::cf::leads,
             storage::key::lead_enrollments(e.workspace, e.lead),
             storage::key::lead_enrollments_entry(e.id));
-  if (contact && !indexed)
-    if (auto domain = storage::key::email_domain(contact->email);
-        !domain.empty())
-      w.put(storage::cf::leads,
-            storage::key::domain_enrollment(e.workspace, domain, e.lead, e.id),
-            {});
+  if (contact && !indexed && !contact->email.empty())
+    w.put(storage::cf::leads,
+          storage::key::lead_email(e.workspace, contact->email, e.lead), {});
   std::unique_lock lk{mu_};
   if (stopped_ || directory_.count(e.id.value) > 0 ||
       (e.id.value & account_timer_bit) != 0)

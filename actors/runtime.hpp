@@ -115,9 +115,9 @@ class runtime final : public enrollment_directory {
   /// nothing, when the id is enrolled already, is not below 2^63 (the timer
   /// shards keep the top bit for accounts) or the runtime has stopped.
   /// Waits while max_pending_enrolls enrollments wait for their first job.
-  /// `indexed`: the caller wrote the lead's and its company's index entries
-  /// (storage::key::lead_enrollments, domain_enrollment) durably already, as
-  /// an import does; else they are queued here, before the first snapshot.
+  /// `indexed`: the caller wrote the lead's index entries
+  /// (storage::key::lead_enrollments, lead_email) durably already, as an
+  /// import does; else they are queued here, before the first snapshot.
   bool enroll(const enrollment& e, std::shared_ptr<const lead> contact,
               bool lead_replied, bool indexed = false);
 

@@ -510,10 +510,11 @@ class service::importer final : public lead_stream {
     writes_.put(storage::cf::leads,
                 storage::key::sequence_lead(ws_, seq_.id, l->id),
                 to_string(e.id));
-    // The lead's and its company's index entries, durable before this
-    // answers: an event that follows at once must find the enrollment
-    // (enroll() is told they are written). A new lead's entry is put whole:
-    // a read of an entry made of merges alone searches every level for more.
+    // The lead's index entry (its company's leads are found by their email
+    // entries), durable before this answers: an event that follows at once must
+    // find the enrollment (enroll() is told they are written). A new lead's
+    // entry is put whole: a read of an entry made of merges alone searches
+    // every level for more.
     auto entry = storage::key::lead_enrollments_entry(e.id);
     if (id)
       writes_.merge(storage::cf::leads,
@@ -521,10 +522,6 @@ class service::importer final : public lead_stream {
     else
       writes_.put(storage::cf::leads,
                   storage::key::lead_enrollments(ws_, l->id), entry);
-    if (auto domain = storage::key::email_domain(l->email); !domain.empty())
-      writes_.put(storage::cf::leads,
-                  storage::key::domain_enrollment(ws_, domain, l->id, e.id),
-                  {});
     in_batch_.insert(l->external_id);
     batch_.emplace_back(e, std::move(l));
     if (batch_.size() >= batch_size) flush();

@@ -66,30 +66,23 @@ response service::add_unsubscribe(const call& c) {
   w.put(storage::cf::dnc, storage::key::dnc(c.ws, entry.value),
         storage::encode(entry));
   if (auto ok = db_.write(w, true); !ok) return storage_failed(c.req);
-  // The enrollments of the leads it names, found through the company index
-  // of their domain: all of them for a domain, those with the address for an
-  // email.
-  auto domain =
-    entry.domain ? entry.value : storage::key::email_domain(entry.value);
+  // The leads it names, by their email entries: every lead at the domain,
+  // or those with the address.
+  auto prefix = entry.domain
+                  ? storage::key::domain_leads_prefix(c.ws, entry.value)
+                  : storage::key::lead_emails_prefix(c.ws, entry.value);
   std::vector<lead_id> named;
-  auto read = db_.scan_prefix(
-    storage::cf::leads, storage::key::domain_enrollments_prefix(c.ws, domain),
-    [&](std::string_view k, std::string_view) {
-      auto x = storage::key::parse_domain_enrollment(k);
-      if (!x || std::find(named.begin(), named.end(), x->lead) != named.end())
-        return true;
-      if (!entry.domain) {
-        auto got =
-          db_.get(storage::cf::leads, storage::key::lead(c.ws, x->lead));
-        if (!got || !*got) return true;
-        auto l = storage::decode_lead(**got);
-        if (!l || storage::key::lower_case(l->email) != entry.value)
-          return true;
-      }
-      named.push_back(x->lead);
-      return true;
-    });
+  auto read = db_.scan_prefix(storage::cf::leads, prefix,
+                              [&](std::string_view k, std::string_view) {
+                                if (auto l = storage::key::parse_lead_email(k))
+                                  named.push_back(*l);
+                                return true;
+                              });
   if (!read) return storage_failed(c.req);
+  // A lead whose address changed may be listed twice.
+  std::sort(named.begin(), named.end(),
+            [](lead_id a, lead_id b) { return a.value < b.value; });
+  named.erase(std::unique(named.begin(), named.end()), named.end());
   size_t halted = 0;
   for (auto l : named) {
     auto reached =

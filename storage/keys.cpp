@@ -11,7 +11,7 @@ constexpr std::array<std::string_view, cf_count> names{
 constexpr char lead_record_tag = 1;
 constexpr char lead_external_tag = 2;
 // 3 was a lead's enrollment entry of its own per enrollment (schema 3).
-constexpr char domain_enrollment_tag = 4;
+// 4 was a company's index entry of its own per enrollment (schema 4).
 constexpr char sequence_lead_tag = 5;
 constexpr char lead_email_tag = 6;
 constexpr char lead_enrollments_tag = 7;
@@ -180,31 +180,6 @@ bool merge_lead_enrollments(std::string& entry, std::string_view more) {
   return true;
 }
 
-std::string domain_enrollments_prefix(workspace_id ws,
-                                      std::string_view domain) {
-  auto out = with_ws(ws, 2 + domain.size() + 16);
-  out.push_back(domain_enrollment_tag);
-  out.append(domain);
-  out.push_back('\0'); // no domain holds one: "a.b" never prefixes "a.bc"
-  return out;
-}
-
-std::string domain_enrollment(workspace_id ws, std::string_view domain,
-                              lead_id lead, enrollment_id id) {
-  auto out = domain_enrollments_prefix(ws, domain);
-  put_u64(out, lead.value);
-  put_u64(out, id.value);
-  return out;
-}
-
-std::optional<domain_entry> parse_domain_enrollment(std::string_view k) {
-  if (k.size() < 8 + 2 + 16 || k[8] != domain_enrollment_tag ||
-      k[k.size() - 17] != '\0')
-    return std::nullopt;
-  return domain_entry{lead_id{get_uint(k, k.size() - 16, 8)},
-                      enrollment_id{get_uint(k, k.size() - 8, 8)}};
-}
-
 std::string email_domain(std::string_view email) {
   auto at = email.rfind('@');
   if (at == std::string_view::npos) return {};
@@ -231,12 +206,25 @@ std::string normalized_email(std::string_view email) {
     email.substr(first, email.find_last_not_of(" \t") - first + 1));
 }
 
+std::string domain_leads_prefix(workspace_id ws, std::string_view domain) {
+  auto out = with_ws(ws, 2 + domain.size());
+  out.push_back(lead_email_tag);
+  out.append(domain);
+  out.push_back('\0'); // no domain holds one: "a.b" never prefixes "a.bc"
+  return out;
+}
+
 std::string lead_emails_prefix(workspace_id ws, std::string_view email) {
   auto address = normalized_email(email);
-  auto out = with_ws(ws, 2 + address.size() + 8);
-  out.push_back(lead_email_tag);
-  out.append(address);
-  out.push_back('\0'); // no address holds one: "a@b.c" never prefixes "a@b.co"
+  auto at = address.rfind('@');
+  auto local = std::string_view{address}.substr(0, at);
+  auto domain = at == std::string::npos
+                  ? std::string_view{}
+                  : std::string_view{address}.substr(at + 1);
+  auto out = domain_leads_prefix(ws, domain);
+  out.reserve(out.size() + local.size() + 9);
+  out.append(local);
+  out.push_back('\0'); // nor does an address: "a@b.c" never prefixes "aa@b.c"
   return out;
 }
 
@@ -247,7 +235,7 @@ std::string lead_email(workspace_id ws, std::string_view email, lead_id lead) {
 }
 
 std::optional<lead_id> parse_lead_email(std::string_view k) {
-  if (k.size() < 8 + 2 + 8 || k[8] != lead_email_tag || k[k.size() - 9] != '\0')
+  if (k.size() < 8 + 3 + 8 || k[8] != lead_email_tag || k[k.size() - 9] != '\0')
     return std::nullopt;
   return lead_id{get_uint(k, k.size() - 8, 8)};
 }

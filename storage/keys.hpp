@@ -27,9 +27,9 @@ enum class cf : uint8_t {
   accounts,    // [ws][account]
   sequences,   // [ws][sequence]
   leads,       // [ws][1][lead] records; [ws][2][external id] -> lead id;
-               // [ws][4][domain]\0[lead][enrollment]: a company's;
                // [ws][5][sequence][lead] -> enrollment id;
-               // [ws][6][email]\0[lead]: leads by address;
+               // [ws][6][domain]\0[local part]\0[lead]: leads by
+               // address, a company's together;
                // [ws][7][lead] -> its enrollments' ids (merged)
   enrollments, // [ws][enrollment]: state snapshots
   history,     // [ws][lead][at ms][enrollment][step][event]
@@ -91,20 +91,6 @@ parse_lead_enrollments(std::string_view value);
 /// lead_enrollments values): the leads family's merge. False, leaving
 /// `entry` alone, when either is not such a value.
 bool merge_lead_enrollments(std::string& entry, std::string_view more);
-/// The index entry saying enrollment `id` is of `lead`, whose email is at
-/// `domain` (as email_domain gives it; in cf::leads), and the prefix of all
-/// of a domain's: a company's leads, for colleague replies and domain-wide
-/// do-not-contact entries.
-std::string domain_enrollment(workspace_id ws, std::string_view domain,
-                              lead_id lead, enrollment_id id);
-std::string domain_enrollments_prefix(workspace_id ws, std::string_view domain);
-struct domain_entry {
-  lead_id lead;
-  enrollment_id enrollment;
-};
-/// The lead and enrollment a domain index key names; nullopt when it is not
-/// one.
-std::optional<domain_entry> parse_domain_enrollment(std::string_view k);
 /// The domain of an email address, in lower case; empty when there is none.
 std::string email_domain(std::string_view email);
 /// ASCII letters in lower case; empty when `s` holds a NUL (keys use it as a
@@ -115,9 +101,14 @@ std::string lower_case(std::string_view s);
 std::string normalized_email(std::string_view email);
 /// The entry saying `lead`'s email is `email` (normalized here; in
 /// cf::leads), and the prefix of every lead's with that address: events that
-/// name a lead by email alone.
+/// name a lead by email alone. The domain comes first, so that a company's
+/// leads are one range (domain_leads_prefix): colleague replies and
+/// domain-wide do-not-contact entries.
 std::string lead_email(workspace_id ws, std::string_view email, lead_id lead);
 std::string lead_emails_prefix(workspace_id ws, std::string_view email);
+/// The prefix of the email entries of every lead at `domain` (as
+/// email_domain gives it).
+std::string domain_leads_prefix(workspace_id ws, std::string_view domain);
 /// The lead an email index key names; nullopt when the key is not one.
 std::optional<lead_id> parse_lead_email(std::string_view k);
 std::string history(workspace_id ws, lead_id lead, time_point at,

@@ -32,7 +32,9 @@ class store {
   /// index and the intent family: the enrollment snapshots carry both. Version
   /// 3: the snapshots carry their enrollment's history too. Version 4: a
   /// lead's enrollments are listed in one entry (key::lead_enrollments).
-  static constexpr uint32_t schema_version = 4;
+  /// Version 5: the email index keyed by domain first finds a company's
+  /// leads; there is no index of a company's enrollments.
+  static constexpr uint32_t schema_version = 5;
 
   /// Opens the database at options.path, creating it (and any missing column
   /// family) when needed, with memory capped as the options say. Fails on an

@@ -152,22 +152,27 @@ TEST(Store, EnrollmentKeysSortByWorkspaceThenId) {
   EXPECT_EQ(key::workspace_of(k(0x0A0B0C, 1))->value, 0x0A0B0Cu);
 }
 
-TEST(Store, DomainIndexKeysNameTheirLeadAndEnrollment) {
-  auto k = key::domain_enrollment(workspace_id{1}, "acme.test", lead_id{7},
-                                  enrollment_id{9});
-  auto x = key::parse_domain_enrollment(k);
-  ASSERT_TRUE(x);
-  EXPECT_EQ(x->lead, lead_id{7});
-  EXPECT_EQ(x->enrollment, enrollment_id{9});
-  EXPECT_TRUE(k.starts_with(
-    key::domain_enrollments_prefix(workspace_id{1}, "acme.test")));
-  // One domain's prefix never covers another's that extends it.
-  EXPECT_FALSE(key::domain_enrollment(workspace_id{1}, "acme.test.io",
-                                      lead_id{7}, enrollment_id{9})
-                 .starts_with(key::domain_enrollments_prefix(workspace_id{1},
-                                                             "acme.test")));
-  EXPECT_FALSE(key::parse_domain_enrollment(
-    key::lead_enrollments(workspace_id{1}, lead_id{7})));
+// A company's leads are one range of the email index: its domain's prefix
+// covers every address there, and no other domain's, nor an address that
+// only starts like one of them.
+TEST(Store, EmailIndexKeysGatherADomainsLeads) {
+  const workspace_id ws{1};
+  auto domain = key::domain_leads_prefix(ws, "acme.test");
+  auto jo = key::lead_email(ws, "Jo@ACME.test", lead_id{7});
+  auto al = key::lead_email(ws, " al@acme.test", lead_id{8});
+  EXPECT_TRUE(jo.starts_with(domain));
+  EXPECT_TRUE(al.starts_with(domain));
+  EXPECT_EQ(key::parse_lead_email(al), lead_id{8});
+  EXPECT_FALSE(
+    key::lead_email(ws, "jo@acme.test.io", lead_id{7}).starts_with(domain));
+  EXPECT_FALSE(
+    key::lead_email(ws, "jo@acme.test", lead_id{7})
+      .starts_with(key::domain_leads_prefix(workspace_id{2}, "acme.test")));
+  EXPECT_TRUE(jo.starts_with(key::lead_emails_prefix(ws, "jo@acme.test")));
+  EXPECT_FALSE(jo.starts_with(key::lead_emails_prefix(ws, "j@acme.test")));
+  EXPECT_FALSE(key::lead_email(ws, "jo2@acme.test", lead_id{7})
+                 .starts_with(key::lead_emails_prefix(ws, "jo@acme.test")));
+  EXPECT_FALSE(key::parse_lead_email(key::lead_enrollments(ws, lead_id{7})));
   EXPECT_EQ(key::email_domain("Jo.Doe@ACME.Test "), "acme.test");
   EXPECT_EQ(key::email_domain("a@b@c.example"), "c.example");
   EXPECT_EQ(key::email_domain("no-at-sign"), "");
