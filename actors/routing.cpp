@@ -163,8 +163,9 @@ void runtime::deliver_to_domain(workspace_id ws, std::string_view domain,
           leads.push_back(*l);
         return true;
       });
+    if (!scanned) leads.clear(); // nothing can be confirmed
     std::vector<uint64_t> ids;
-    for (auto l : scanned ? leads : std::vector<lead_id>{}) {
+    for (auto l : leads) {
       auto read = storage::read_lead_enrollments(db_, ws, l);
       if (!read) {
         ids.clear(); // nothing can be confirmed
