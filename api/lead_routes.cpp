@@ -396,6 +396,18 @@ class service::importer final : public lead_stream {
   // At most this many batches are handed over and not known durable.
   static constexpr size_t max_in_flight = 4;
 
+  // The leads taken and not yet looked up (a refused one has no lead).
+  struct pending {
+    size_t index = 0;
+    std::shared_ptr<lead> l;
+    field_error why;
+    std::string code;
+    std::string ext_key;
+    std::string blocked_by;       // the do-not-contact entry naming the lead
+    std::optional<lead_id> known; // the lead stored under its external id
+    bool member = false;          // known, and in the sequence already
+  };
+
   // import_mu_, once the batches another import handed over are durable.
   std::unique_lock<std::mutex> turn() {
     std::unique_lock lk{s_.import_mu_};
@@ -427,7 +439,7 @@ class service::importer final : public lead_stream {
 
   void end_partial() {
     if (overlong_)
-      reject(index_++,
+      refuse(index_++,
              {"", "the line is longer than " + std::to_string(max_line_bytes) +
                     " bytes"},
              "line_too_long");
@@ -443,7 +455,7 @@ class service::importer final : public lead_stream {
     if (text.find_first_not_of(" \t") == std::string_view::npos) return;
     simdjson::dom::element v;
     if (auto err = json_parser().parse(text.data(), text.size()).get(v))
-      reject(
+      refuse(
         index,
         {"", std::string{"not valid JSON: "} + simdjson::error_message(err)},
         "invalid_json");
@@ -459,43 +471,101 @@ class service::importer final : public lead_stream {
       json::object{{"index", index}, {"error", std::move(err)}});
   }
 
+  // A lead refused for what it is, listed in its turn among the batch's.
+  void refuse(size_t index, field_error why, std::string code) {
+    auto& p = pending_.emplace_back();
+    p.index = index;
+    p.why = std::move(why);
+    p.code = std::move(code);
+    if (pending_.size() >= batch_size) flush();
+  }
+
   void take(size_t index, simdjson::dom::element v) {
     auto read = read_lead(v);
     if (auto* e = std::get_if<field_error>(&read))
-      return reject(index, *e, "invalid_field");
+      return refuse(index, std::move(*e), "invalid_field");
     auto l = std::make_shared<lead>(std::move(std::get<lead>(read)));
     l->workspace = ws_;
-    if (auto entry = s_.blocked(ws_, l->email))
-      return reject(
-        index,
-        {"email", "the lead is on the do-not-contact list (" + *entry + ")"},
-        "do_not_contact");
-    // Not found in storage while its batch's write is under way.
-    if (in_batch_.contains(l->external_id) ||
-        handed_over_.contains(std::string_view{l->external_id})) {
-      ++duplicates_;
-      return;
-    }
-    auto& db = s_.db_;
-    auto ext_key = storage::key::lead_external(ws_, l->external_id);
-    auto known = db.get(storage::cf::leads, ext_key);
-    if (!known) return fail();
-    std::optional<lead_id> id;
-    if (*known) id = parse_id<lead_id>(**known);
-    if (id) {
-      auto member = db.get(storage::cf::leads,
-                           storage::key::sequence_lead(ws_, seq_.id, *id));
-      if (!member) return fail();
-      if (*member) {
-        ++duplicates_;
-        return;
+    auto& p = pending_.emplace_back();
+    p.index = index;
+    p.l = std::move(l);
+    if (pending_.size() >= batch_size) flush();
+  }
+
+  // The pending leads' storage entries, read in batches: whether the
+  // do-not-contact list names them, the leads known by their external ids,
+  // and whether those are in the sequence already. False when storage
+  // failed.
+  bool look_up() {
+    std::vector<std::string_view> emails;
+    std::vector<std::string> ext_keys;
+    emails.reserve(pending_.size());
+    ext_keys.reserve(pending_.size());
+    for (const auto& p : pending_)
+      if (p.l) {
+        emails.push_back(p.l->email);
+        ext_keys.push_back(storage::key::lead_external(ws_, p.l->external_id));
       }
-      l->id = *id;
+    auto blocked = s_.blocked(ws_, emails);
+    auto known = s_.db_.get_many(storage::cf::leads, ext_keys);
+    if (!blocked || !known) return false;
+    std::vector<std::string> member_keys;
+    size_t i = 0;
+    for (auto& p : pending_) {
+      if (!p.l) continue;
+      p.blocked_by = std::move((*blocked)[i]);
+      if (auto& id = (*known)[i]) p.known = parse_id<lead_id>(*id);
+      p.ext_key = std::move(ext_keys[i]);
+      if (p.known)
+        member_keys.push_back(
+          storage::key::sequence_lead(ws_, seq_.id, *p.known));
+      ++i;
+    }
+    auto members = s_.db_.get_many(storage::cf::leads, member_keys);
+    if (!members) return false;
+    i = 0;
+    for (auto& p : pending_)
+      if (p.l && p.known) p.member = (*members)[i++].has_value();
+    return true;
+  }
+
+  // The pending leads in their order: each refused, a duplicate, or stored
+  // and enrolled.
+  void settle() {
+    if (pending_.empty()) return;
+    if (!look_up()) return fail();
+    for (auto& p : pending_) {
+      if (!p.l) {
+        reject(p.index, p.why, std::move(p.code));
+        continue;
+      }
+      if (!p.blocked_by.empty()) {
+        reject(p.index,
+               {"email", "the lead is on the do-not-contact list (" +
+                           p.blocked_by + ")"},
+               "do_not_contact");
+        continue;
+      }
+      // Not found in storage while its batch's write is under way.
+      if (p.member || in_batch_.contains(p.l->external_id) ||
+          handed_over_.contains(std::string_view{p.l->external_id})) {
+        ++duplicates_;
+        continue;
+      }
+      enroll(p);
+    }
+    pending_.clear();
+  }
+
+  void enroll(pending& p) {
+    auto& l = p.l;
+    if (p.known) {
+      l->id = *p.known;
     } else {
       l->id = lead_id{s_.ids_.next()};
       writes_.put(storage::cf::leads, storage::key::lead(ws_, l->id),
                   storage::encode(*l));
-      writes_.put(storage::cf::leads, ext_key, to_string(l->id));
+      writes_.put(storage::cf::leads, p.ext_key, to_string(l->id));
       if (!l->email.empty())
         writes_.put(storage::cf::leads,
                     storage::key::lead_email(ws_, l->email, l->id), {});
@@ -516,7 +586,7 @@ class service::importer final : public lead_stream {
     // entry is put whole: a read of an entry made of merges alone searches
     // every level for more.
     auto entry = storage::key::lead_enrollments_entry(e.id);
-    if (id)
+    if (p.known)
       writes_.merge(storage::cf::leads,
                     storage::key::lead_enrollments(ws_, l->id), entry);
     else
@@ -524,12 +594,12 @@ class service::importer final : public lead_stream {
                   storage::key::lead_enrollments(ws_, l->id), entry);
     in_batch_.insert(l->external_id);
     batch_.emplace_back(e, std::move(l));
-    if (batch_.size() >= batch_size) flush();
   }
 
   // Hands the batch's leads and memberships to the group commit, and enrolls
   // its leads.
   void flush() {
+    if (!failed_) settle();
     if (writes_.empty() || failed_) return;
     auto done = std::make_shared<std::promise<bool>>();
     handed batch{done->get_future().share(), {}};
@@ -578,6 +648,7 @@ class service::importer final : public lead_stream {
   void fail() {
     if (!failed_) failed_ = storage_failed(head_);
     writes_ = {};
+    pending_.clear();
     batch_.clear();
     in_batch_.clear();
   }
@@ -591,6 +662,7 @@ class service::importer final : public lead_stream {
   json::array rejected_;
   std::string partial_;
   bool overlong_ = false;
+  std::vector<pending> pending_;
   std::vector<std::pair<enrollment, std::shared_ptr<const lead>>> batch_;
   // The external ids enrolled by the batch not yet written: their storage
   // entries do not exist yet, so a second occurrence is found here.

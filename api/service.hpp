@@ -194,10 +194,10 @@ class service {
   // there is one, else on this thread), then calls `then` with whether it
   // was; at once when it is empty.
   void write_then(storage::write_set record, std::function<void(bool)> then);
-  /// The do-not-contact entry (the address or its domain) that names
-  /// `email`, if any.
-  std::optional<std::string> blocked(workspace_id ws,
-                                     std::string_view email) const;
+  /// For each of `emails`, the do-not-contact entry (the address or its
+  /// domain) that names it, or empty: one batched read for all of them.
+  storage::expected<std::vector<std::string>>
+  blocked(workspace_id ws, const std::vector<std::string_view>& emails) const;
   void post_event(const call& c, reply done);
   response get_metrics(const call& c);
   // Counts a request of `found` (none: no route matched) answered `status`

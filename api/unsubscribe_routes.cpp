@@ -22,17 +22,31 @@ json::object entry_json(const storage::do_not_contact& x) {
 
 } // namespace
 
-std::optional<std::string> service::blocked(workspace_id ws,
-                                            std::string_view email) const {
-  if (email.empty()) return std::nullopt;
-  auto address = storage::key::lower_case(email);
-  auto domain = storage::key::email_domain(email);
-  for (const auto& value : {address, domain}) {
-    if (value.empty()) continue;
-    auto got = db_.get(storage::cf::dnc, storage::key::dnc(ws, value));
-    if (got && *got) return value;
+storage::expected<std::vector<std::string>>
+service::blocked(workspace_id ws,
+                 const std::vector<std::string_view>& emails) const {
+  // Each email's address and domain, in that order (empty: nothing to read).
+  std::vector<std::string> values, keys;
+  values.reserve(emails.size() * 2);
+  keys.reserve(emails.size() * 2);
+  for (auto email : emails) {
+    values.push_back(email.empty() ? std::string{}
+                                   : storage::key::lower_case(email));
+    values.push_back(email.empty() ? std::string{}
+                                   : storage::key::email_domain(email));
   }
-  return std::nullopt;
+  for (const auto& v : values)
+    if (!v.empty()) keys.push_back(storage::key::dnc(ws, v));
+  auto got = db_.get_many(storage::cf::dnc, keys);
+  if (!got) return got.error();
+  std::vector<std::string> out(emails.size());
+  size_t k = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i].empty()) continue;
+    auto& entry = out[i / 2];
+    if ((*got)[k++] && entry.empty()) entry = std::move(values[i]);
+  }
+  return out;
 }
 
 response service::add_unsubscribe(const call& c) {

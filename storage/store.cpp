@@ -225,6 +225,26 @@ expected<std::optional<std::string>> store::get(cf c,
   return std::optional<std::string>{std::move(value)};
 }
 
+expected<std::vector<std::optional<std::string>>>
+store::get_many(cf c, std::span<const std::string> keys) const {
+  without_perf_counters();
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const auto& k : keys)
+    slices.emplace_back(k.data(), k.size());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->handle(c), keys.size(),
+                      slices.data(), values.data(), statuses.data());
+  std::vector<std::optional<std::string>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return translate(statuses[i], "get", keys[i]);
+    out[i].emplace(values[i].data(), values[i].size());
+  }
+  return out;
+}
+
 status store::write(const write_set& w, bool sync) {
   without_perf_counters();
   rocksdb::WriteBatch batch;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,12 @@ class store {
 
   /// The value at `key`, or nullopt when there is none.
   expected<std::optional<std::string>> get(cf c, std::string_view key) const;
+
+  /// The values at `keys`, in their order (nullopt where there is none): one
+  /// batched read, which probes each memtable, filter and block once for
+  /// all the keys that fall in it.
+  expected<std::vector<std::optional<std::string>>>
+  get_many(cf c, std::span<const std::string> keys) const;
 
   /// Writes `w` atomically, directly (set-up, tests, deletions); the hot path
   /// goes through group_commit.

@@ -507,5 +507,44 @@ TEST_F(Leads, UnsubscribesHaltTheLeadsTheyNameAndStopLaterImports) {
   EXPECT_EQ(field_of(post(R"({"email":"nobody"})")), "email");
 }
 
+// An import's leads are looked up in batches; what each line came to is
+// listed in line order whatever refused it.
+TEST_F(Leads, AnImportListsWhatRefusedEachLeadInLineOrder) {
+  auto added = account_call(http::verb::post, "/v1/unsubscribes",
+                            R"({"email":"ann@acme.com"})");
+  ASSERT_EQ(added.result(), http::status::created) << added.body();
+  added = account_call(http::verb::post, "/v1/unsubscribes",
+                       R"({"domain":"beta.io"})");
+  ASSERT_EQ(added.result(), http::status::created) << added.body();
+  import(R"([{"external_id":"old","email":"old@acme.com"}])");
+  auto res = import(R"([
+    {"external_id":"ann","email":"ANN@acme.com"},
+    {"external_id":"x","nickname":"unknown field"},
+    {"external_id":"cy","email":"cy@Beta.io"},
+    {"external_id":"old","email":"old@acme.com"},
+    {"external_id":"li","linkedin_url":"https://www.linkedin.com/in/li"},
+    {"external_id":"ann","email":"ann@acme.com"},
+    {"external_id":"new","email":"new@acme.com"},
+    {"external_id":"new","email":"new@acme.com"},
+    {"email":"no-id@acme.com"}])");
+  ASSERT_EQ(res.result(), http::status::ok) << res.body();
+  auto out = body(res);
+  EXPECT_EQ(out.at("enrolled"), 2);   // li, new
+  EXPECT_EQ(out.at("duplicates"), 2); // old (in the sequence), new again
+  const auto& rejected = out.at("rejected").as_array();
+  std::vector<std::pair<int64_t, std::string>> seen;
+  for (const auto& r : rejected)
+    seen.emplace_back(r.at("index").as_int64(),
+                      std::string{r.at("error").at("code").as_string()});
+  std::vector<std::pair<int64_t, std::string>> want{{0, "do_not_contact"},
+                                                    {1, "invalid_field"},
+                                                    {2, "do_not_contact"},
+                                                    {5, "do_not_contact"},
+                                                    {8, "invalid_field"}};
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(rejected.at(2).at("error").at("message"),
+            "the lead is on the do-not-contact list (beta.io)");
+}
+
 } // namespace
 } // namespace herald::api::test

@@ -44,6 +44,40 @@ TEST(Store, WritesReadsAndSurvivesAReopen) {
 
 // Found by fuzz_bodies (UBSan): an empty value given as a view without data
 // reached memcpy as a null pointer. Index entries are written that way.
+TEST(Store, ReadsManyKeysInTheirOrderWhereverTheyLie) {
+  test::temp_dir dir;
+  auto s = open_or_die(dir.str());
+  ASSERT_NE(s, nullptr);
+  auto k = [](uint64_t n) { return key::lead(workspace_id{1}, lead_id{n}); };
+  write_set flushed;
+  flushed.put(cf::leads, k(3), "three");
+  flushed.put(cf::leads, k(1), "one");
+  ASSERT_TRUE(s->write(flushed, true));
+  ASSERT_TRUE(s->flush());
+  write_set fresh;
+  fresh.put(cf::leads, k(2), "two");
+  fresh.put(cf::leads, k(1), "one again"); // the memtable's is the newer
+  ASSERT_TRUE(s->write(fresh, true));
+  // Out of key order, one missing, one asked twice.
+  std::vector<std::string> keys{k(3), k(9), k(1), k(2), k(3)};
+  auto got = s->get_many(cf::leads, keys);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 5u);
+  EXPECT_EQ((*got)[0], "three");
+  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ((*got)[2], "one again");
+  EXPECT_EQ((*got)[3], "two");
+  EXPECT_EQ((*got)[4], "three");
+  auto none = s->get_many(cf::leads, {});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  // Another family's keys are not there.
+  auto other = s->get_many(cf::accounts, keys);
+  ASSERT_TRUE(other);
+  for (const auto& v : *other)
+    EXPECT_FALSE(v.has_value());
+}
+
 TEST(Store, TakesEmptyViewsWithoutData) {
   test::temp_dir dir;
   auto s = open_or_die(dir.str());
