@@ -361,6 +361,26 @@ bool runtime::passivate(enrollment_id id,
   return true;
 }
 
+void runtime::written_all(const std::vector<enrollment_id>& ids, bool ok) {
+  // Most have nothing waiting for them: settled here under one hold of mu_;
+  // the rest one at a time.
+  std::vector<enrollment_id> waited;
+  {
+    std::unique_lock lk{mu_};
+    for (auto id : ids) {
+      auto it = directory_.find(id.value);
+      if (it == directory_.end()) continue;
+      auto& x = it->second;
+      if (!ok || x.deferred)
+        waited.push_back(id);
+      else
+        x.settled = std::max<uint32_t>(x.settled, 1);
+    }
+  }
+  for (auto id : waited)
+    written(id, 1, ok);
+}
+
 void runtime::written(enrollment_id id, uint64_t number, bool ok) {
   std::unique_lock lk{mu_};
   auto it = directory_.find(id.value);

@@ -5,6 +5,7 @@
 
 #include <limits>
 #include <stdexcept>
+#include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -268,14 +269,28 @@ bool runtime::park(enrollment_id id, const enrollment_actor& self) {
   return true;
 }
 
-bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
-                     bool lead_replied, bool indexed) {
+bool runtime::await_pending_enrolls() {
   const auto bound = static_cast<int64_t>(options_.max_pending_enrolls);
   const bool counted = bound > 0 && !options_.deterministic;
   if (counted)
     for (auto n = pending_enrolls_.load(); n >= bound && !stopped_;
          n = pending_enrolls_.load())
       pending_enrolls_.wait(n);
+  return counted;
+}
+
+bool runtime::admissible(const enrollment& e) const {
+  if (stopped_ || directory_.count(e.id.value) > 0 ||
+      (e.id.value & account_timer_bit) != 0)
+    return false;
+  if (sequences_.count(e.sequence.value) == 0)
+    throw std::invalid_argument{"enrollment of an unknown sequence"};
+  return true;
+}
+
+bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
+                     bool lead_replied, bool indexed) {
+  const bool counted = await_pending_enrolls();
   serving_ = true;
   // The lead's index entries, for events addressed to the lead or to its
   // company: queued (under the lock) before the enrollment's first snapshot
@@ -290,11 +305,7 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
     w.put(storage::cf::leads,
           storage::key::lead_email(e.workspace, contact->email, e.lead), {});
   std::unique_lock lk{mu_};
-  if (stopped_ || directory_.count(e.id.value) > 0 ||
-      (e.id.value & account_timer_bit) != 0)
-    return false;
-  if (sequences_.count(e.sequence.value) == 0)
-    throw std::invalid_argument{"enrollment of an unknown sequence"};
+  if (!admissible(e)) return false;
   // Before its first transition, which moves it from here.
   if (auto* c = counters_of(e.sequence)) c->entered(e);
   entry x;
@@ -318,8 +329,17 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
                         });
     return true;
   }
+  enroll_resident(e, std::move(contact), lead_replied, counted, x,
+                  std::move(w));
+  return true;
+}
+
+void runtime::enroll_resident(const enrollment& e,
+                              std::shared_ptr<const lead> contact,
+                              bool lead_replied, bool counted, entry x,
+                              storage::write_set index) {
   auto a = spawn_enrollment({e, {}}, std::move(contact), counted);
-  if (!w.empty()) persister_.post(std::move(w), nullptr);
+  if (!index.empty()) persister_.post(std::move(index), nullptr);
   // Counted once the actor exists; it counts itself off in its first job,
   // which cannot run before the message below.
   if (counted) pending_enrolls_.fetch_add(1);
@@ -329,7 +349,57 @@ bool runtime::enroll(const enrollment& e, std::shared_ptr<const lead> contact,
   // Sent under the lock, like every routed input: the enrollment comes first
   // in its mailbox, before any event routed to it.
   caf::anon_send(a, enroll_atom::value, lead_replied);
-  return true;
+}
+
+size_t runtime::enroll_all(
+  std::vector<std::pair<enrollment, std::shared_ptr<const lead>>>& batch) {
+  serving_ = true;
+  size_t n = 0;
+  storage::write_set first;
+  std::vector<enrollment_id> placed;
+  // Those whose first transition needs an actor, entered in their counters,
+  // and their ids (not in the directory until their actors exist).
+  std::vector<std::pair<size_t, entry>> resident;
+  std::unordered_set<uint64_t> held;
+  {
+    std::unique_lock lk{mu_};
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto& [e, contact] = batch[i];
+      if (!admissible(e) || held.contains(e.id.value)) continue;
+      if (auto* c = counters_of(e.sequence)) c->entered(e);
+      entry x;
+      x.ws = e.workspace;
+      if (!options_.in_place || !contact ||
+          !enroll_in_place(e, contact, false, x, first)) {
+        resident.emplace_back(i, x);
+        held.insert(e.id.value);
+        continue;
+      }
+      directory_.emplace(e.id.value, x);
+      if (x.needed != 0) placed.push_back(e.id);
+      ++n;
+    }
+  }
+  enrolled_in_place_.fetch_add(n, std::memory_order_relaxed);
+  // As in enroll(): queued once mu_ is let go; the caller waits while the
+  // group commit's queue is full.
+  if (!first.empty())
+    persister_.submit(std::move(first), [this, ids = std::move(placed)](
+                                          const storage::status& ok) {
+      written_all(ids, static_cast<bool>(ok));
+    });
+  for (auto& [i, x] : resident) {
+    const bool counted = await_pending_enrolls();
+    std::unique_lock lk{mu_};
+    if (stopped_) break;
+    // Enrolled meanwhile by another caller with the same id (herald's ids are
+    // new each time, so only a caller reusing one): the first stays.
+    if (directory_.count(batch[i].first.id.value) > 0) continue;
+    enroll_resident(batch[i].first, std::move(batch[i].second), false, counted,
+                    x, {});
+    ++n;
+  }
+  return n;
 }
 
 // mu_ held. An enrollment whose first step is far off needs no actor: its
@@ -355,9 +425,10 @@ bool runtime::enroll_in_place(const enrollment& e,
               contact,
               zone_of(*contact, seq->second.second),
               links(e)});
+  const auto before = first.count();
   if (!apply_idle(st, ev::enrolled{lead_replied}, first)) return false;
   x.armed = storage::is_armed(st.e) ? st.e.generation : 0;
-  x.needed = first.empty() ? 0 : 1;
+  x.needed = first.count() == before ? 0 : 1;
   return true;
 }
 

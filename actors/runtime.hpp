@@ -121,6 +121,13 @@ class runtime final : public enrollment_directory {
   bool enroll(const enrollment& e, std::shared_ptr<const lead> contact,
               bool lead_replied, bool indexed = false);
 
+  /// Enrolls each of `batch` in order, as enroll(e, contact, false, true)
+  /// would: the enrollments that need no actor at first are entered under
+  /// one hold of the directory's lock, and their first snapshots queue as one
+  /// write. The number enrolled.
+  size_t enroll_all(
+    std::vector<std::pair<enrollment, std::shared_ptr<const lead>>>& batch);
+
   /// Routes `event` (`back`: an auto-reply's return date) to enrollment `id`,
   /// activating it if passive. False when the id is unknown.
   bool deliver(enrollment_id id, lead_event event,
@@ -289,6 +296,19 @@ class runtime final : public enrollment_directory {
   bool enroll_in_place(const enrollment& e,
                        const std::shared_ptr<const lead>& contact,
                        bool lead_replied, entry& x, storage::write_set& first);
+  // mu_ held (`lk`): whether `e` may be enrolled; throws for an unknown
+  // sequence.
+  bool admissible(const enrollment& e) const;
+  // mu_ held: `e` (entered in its counters) started by an actor of its own.
+  void enroll_resident(const enrollment& e, std::shared_ptr<const lead> contact,
+                       bool lead_replied, bool counted, entry x,
+                       storage::write_set index);
+  // Waits while max_pending_enrolls enrollments wait for their first job;
+  // whether they are counted.
+  bool await_pending_enrolls();
+  // written(id, 1, ok) for each of `ids`, under one hold of mu_ for those
+  // nothing waits for.
+  void written_all(const std::vector<enrollment_id>& ids, bool ok);
   // Runs `job` on the I/O pool, or here inside a blocking_scope.
   template<class F>
   void run_io(F&& job) {

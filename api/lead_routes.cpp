@@ -610,8 +610,7 @@ class service::importer final : public lead_stream {
     writes_ = {};
     s_.import_tail_ = batch.written;
     s_.import_tail_owner_ = this;
-    for (auto& [e, contact] : batch_)
-      if (s_.engine_.enroll(e, std::move(contact), false, true)) ++enrolled_;
+    enrolled_ += s_.engine_.enroll_all(batch_);
     batch_.clear();
     batch.ids.reserve(in_batch_.size());
     while (!in_batch_.empty())

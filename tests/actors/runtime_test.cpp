@@ -346,6 +346,41 @@ TEST_P(RuntimeInPlace, AnActivationWaitsUntilTheLastSnapshotIsDurable) {
   EXPECT_EQ(email.count() + linkedin.count(), 0u);
 }
 
+// An import's batch: each enrollment once, passive or resident as enroll()
+// would make it, a reply to one whose first snapshot is still queued held
+// back until it is durable.
+class RuntimeBatch : public Runtime,
+                     public ::testing::WithParamInterface<int> {};
+
+INSTANTIATE_TEST_SUITE_P(FarOrDueNow, RuntimeBatch, ::testing::Values(3, 0));
+
+TEST_P(RuntimeBatch, EnrollsABatchAsOneAtATimeWould) {
+  const int first_delay_days = GetParam();
+  start_passivating(first_delay_days);
+  std::vector<std::pair<enrollment, std::shared_ptr<const lead>>> batch;
+  for (auto& l : store_leads(1, 3))
+    batch.emplace_back(enrollment_of(l->id.value, l->id.value), l);
+  batch.push_back(batch.front()); // enrolled once
+  EXPECT_EQ(rt->enroll_all(batch), 3u);
+  EXPECT_EQ(rt->stats().enrolled, 3u);
+  EXPECT_EQ(rt->stats().enrolled_in_place, first_delay_days > 0 ? 3u : 0u);
+  sched().run();
+  ASSERT_TRUE(rt->deliver(enrollment_id{2}, lead_event::reply));
+  rt->settle();
+  EXPECT_EQ(stored(2).state, enrollment_state::replied);
+  EXPECT_EQ(rt->stats().failed_activations, 0u);
+  auto again = batch;
+  EXPECT_EQ(rt->enroll_all(again), 0u);
+  run_to_the_end();
+  for (const auto& [key, times] : sends()) {
+    EXPECT_EQ(times, 1) << key.first << " step " << key.second;
+    EXPECT_TRUE(key.first != 2 || (first_delay_days == 0 && key.second == 0))
+      << "the replied lead got step " << key.second;
+  }
+  EXPECT_EQ(stored(1).state, enrollment_state::completed);
+  EXPECT_EQ(stored(3).state, enrollment_state::completed);
+}
+
 TEST_P(RuntimeInPlace, AFailedLastSnapshotIsNotActivatedFromAnOlderOne) {
   start_passivating(3, 4096, GetParam());
   enroll(1); // its first snapshot durable, and passive
