@@ -148,6 +148,17 @@ void runtime::deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
   });
 }
 
+void runtime::deliver_to_enrollments(std::vector<uint64_t> ids,
+                                     lead_event event,
+                                     std::optional<time_point> back,
+                                     std::function<void(size_t)> applied) {
+  serving_ = true;
+  run_io(
+    [this, ids = std::move(ids), event, back, applied = std::move(applied)] {
+      deliver_to_each(ids, event, back, applied);
+    });
+}
+
 void runtime::deliver_to_domain(workspace_id ws, std::string_view domain,
                                 lead_id except, lead_event event,
                                 std::function<void(size_t)> applied) {

@@ -161,6 +161,11 @@ class runtime final : public enrollment_directory {
   void deliver_to_lead(workspace_id ws, lead_id lead, lead_event event,
                        std::optional<time_point> back,
                        std::function<void(size_t)> applied);
+  /// As deliver_to_lead, to a lead's enrollments `ids` the caller read (from
+  /// its storage::key::lead_external entry).
+  void deliver_to_enrollments(std::vector<uint64_t> ids, lead_event event,
+                              std::optional<time_point> back,
+                              std::function<void(size_t)> applied);
 
   /// While one lives on a thread (not in deterministic mode), deliveries
   /// made from that thread do their storage reads (the index scan, the

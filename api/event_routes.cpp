@@ -249,14 +249,22 @@ void service::post_event(const call& c, reply done) {
   // The lead: by id, else by external_id, else every lead of the workspace
   // with that email address.
   std::vector<lead_id> ids;
+  // A lead named by external_id: its enrollments, read with its id.
+  std::optional<std::vector<uint64_t>> enrollments;
   if (ev.lead) {
     ids.push_back(*ev.lead);
   } else if (!ev.external_id.empty()) {
-    auto id = db_.get(storage::cf::leads,
-                      storage::key::lead_external(c.ws, ev.external_id));
-    if (!id) return done(storage_failed(c.req));
-    if (*id)
-      if (auto x = parse_id<lead_id>(**id)) ids.push_back(*x);
+    auto got = db_.get(storage::cf::leads,
+                       storage::key::lead_external(c.ws, ev.external_id));
+    if (!got) return done(storage_failed(c.req));
+    if (*got) {
+      auto x = storage::key::parse_lead_external(**got);
+      if (!x) return done(storage_failed(c.req));
+      ids.push_back(x->lead);
+      enrollments.emplace();
+      for (auto e : x->enrollments)
+        enrollments->push_back(e.value);
+    }
   } else if (!ev.email.empty()) {
     auto read = db_.scan_prefix(
       storage::cf::leads, storage::key::lead_emails_prefix(c.ws, ev.email),
@@ -348,6 +356,12 @@ void service::post_event(const call& c, reply done) {
       done(ok ? accepted(false, join->reached.load()) : storage_failed(head));
     });
   };
+  if (enrollments) {
+    // Read on this thread, like deliver()'s.
+    actors::runtime::blocking_scope here;
+    return engine_.deliver_to_enrollments(std::move(*enrollments), kind,
+                                          ev.return_date, std::move(each));
+  }
   for (const auto& l : who)
     deliver(c.ws, l.id, kind, ev.return_date, each);
 }

@@ -514,7 +514,11 @@ class service::importer final : public lead_stream {
     for (auto& p : pending_) {
       if (!p.l) continue;
       p.blocked_by = std::move((*blocked)[i]);
-      if (auto& id = (*known)[i]) p.known = parse_id<lead_id>(*id);
+      if (auto& stored = (*known)[i]) {
+        auto x = storage::key::parse_lead_external(*stored);
+        if (!x) return false; // not what an import writes: storage is broken
+        p.known = x->lead;
+      }
       p.ext_key = std::move(ext_keys[i]);
       if (p.known)
         member_keys.push_back(
@@ -559,19 +563,22 @@ class service::importer final : public lead_stream {
 
   void enroll(pending& p) {
     auto& l = p.l;
+    l->id = p.known ? *p.known : lead_id{s_.ids_.next()};
+    enrollment e;
+    e.id = enrollment_id{s_.ids_.next()};
+    // The lead's entries; its external id's lists its enrollments too.
+    auto entry = storage::key::lead_enrollments_entry(e.id);
     if (p.known) {
-      l->id = *p.known;
+      writes_.merge(storage::cf::leads, p.ext_key, entry);
     } else {
-      l->id = lead_id{s_.ids_.next()};
       writes_.put(storage::cf::leads, storage::key::lead(ws_, l->id),
                   storage::encode(*l));
-      writes_.put(storage::cf::leads, p.ext_key, to_string(l->id));
+      writes_.put(storage::cf::leads, p.ext_key,
+                  storage::key::lead_external_value(l->id, e.id));
       if (!l->email.empty())
         writes_.put(storage::cf::leads,
                     storage::key::lead_email(ws_, l->email, l->id), {});
     }
-    enrollment e;
-    e.id = enrollment_id{s_.ids_.next()};
     e.workspace = ws_;
     e.sequence = seq_.id;
     e.lead = l->id;
@@ -585,7 +592,6 @@ class service::importer final : public lead_stream {
     // find the enrollment (enroll() is told they are written). A new lead's
     // entry is put whole: a read of an entry made of merges alone searches
     // every level for more.
-    auto entry = storage::key::lead_enrollments_entry(e.id);
     if (p.known)
       writes_.merge(storage::cf::leads,
                     storage::key::lead_enrollments(ws_, l->id), entry);

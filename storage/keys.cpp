@@ -156,6 +156,21 @@ std::string lead_enrollments_entry(enrollment_id id) {
   return out;
 }
 
+std::string lead_external_value(lead_id lead, enrollment_id first) {
+  std::string out;
+  out.reserve(16);
+  put_u64(out, lead.value);
+  put_u64(out, first.value);
+  return out;
+}
+
+std::optional<external_lead> parse_lead_external(std::string_view value) {
+  if (value.size() < 8) return std::nullopt;
+  auto ids = parse_lead_enrollments(value.substr(8));
+  if (!ids) return std::nullopt;
+  return external_lead{lead_id{get_uint(value, 0, 8)}, std::move(*ids)};
+}
+
 std::optional<std::vector<enrollment_id>>
 parse_lead_enrollments(std::string_view value) {
   if (value.size() % 8 != 0) return std::nullopt;

@@ -58,7 +58,21 @@ std::string api_key(workspace_id ws, key_id id);
 std::string account(workspace_id ws, account_id id);
 std::string sequence(workspace_id ws, sequence_id id);
 std::string lead(workspace_id ws, lead_id id);
+/// The lead stored under `external_id` (in cf::leads). Its value is the
+/// lead's id, 8 bytes, then its enrollments' ids as its lead_enrollments
+/// entry lists them: each enrollment is merged into both (write_set::merge,
+/// with lead_enrollments_entry), so an event naming the lead by external id
+/// finds its enrollments in one point read. Only imports write it, and they
+/// enroll leads stored under it into both entries.
 std::string lead_external(workspace_id ws, std::string_view external_id);
+/// A new lead's lead_external value, with its first enrollment.
+std::string lead_external_value(lead_id lead, enrollment_id first);
+struct external_lead {
+  lead_id lead;
+  std::vector<enrollment_id> enrollments;
+};
+/// What a lead_external value says; nullopt when it is not one.
+std::optional<external_lead> parse_lead_external(std::string_view value);
 /// The entry saying `lead` is enrolled in `seq` (in cf::leads; its value is
 /// the enrollment's id, wire form): an import enrolls a lead once per
 /// sequence.

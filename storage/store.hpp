@@ -34,8 +34,9 @@ class store {
   /// 3: the snapshots carry their enrollment's history too. Version 4: a
   /// lead's enrollments are listed in one entry (key::lead_enrollments).
   /// Version 5: the email index keyed by domain first finds a company's
-  /// leads; there is no index of a company's enrollments.
-  static constexpr uint32_t schema_version = 5;
+  /// leads; there is no index of a company's enrollments. Version 6: a lead's
+  /// external id's entry lists its enrollments too.
+  static constexpr uint32_t schema_version = 6;
 
   /// Opens the database at options.path, creating it (and any missing column
   /// family) when needed, with memory capped as the options say. Fails on an

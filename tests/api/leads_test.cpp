@@ -342,6 +342,35 @@ TEST_F(Leads, EventsNameTheirLeadOrAccountAndAreCheckedFirst) {
             "warned");
 }
 
+// A lead's external id's entry lists its enrollments in every sequence: an
+// event naming the lead by external id reaches each, after a restart too.
+TEST_F(Leads, AnEventNamingAnExternalIdReachesTheLeadInEverySequence) {
+  const std::string lead = R"([{"external_id":"ann","email":"ann@acme.com"},
+                               {"external_id":"bob","email":"bob@acme.com"}])";
+  import(lead);
+  const auto first = path;
+  auto other = make_sequence();
+  path = "/v1/sequences/" + std::string{other.at("id").as_string()};
+  account_call(http::verb::post, path + "/steps/1/approve");
+  account_call(http::verb::post, path + "/steps/2/approve");
+  ASSERT_EQ(account_call(http::verb::post, path + "/launch").result(),
+            http::status::ok);
+  EXPECT_EQ(body(import(lead)).at("enrolled"), 2);
+  open(); // read back from storage
+  auto replied =
+    account_call(http::verb::post, "/v1/events",
+                 R"({"event_id":"r1","type":"reply","external_id":"ann"})");
+  ASSERT_EQ(replied.result(), http::status::accepted) << replied.body();
+  EXPECT_EQ(body(replied).at("enrollments"), 2);
+  for (const auto& p : {first, path}) {
+    auto stats = body(account_call(http::verb::get, p + "/stats"));
+    EXPECT_EQ(stats.at("states").at("replied"), 1) << p;
+  }
+  // Imported a third time into the first: still a duplicate there.
+  path = first;
+  EXPECT_EQ(body(import(lead)).at("duplicates"), 2);
+}
+
 TEST_F(Leads, AnEventNamingAnEmailReachesEveryLeadWithThatAddress) {
   import(R"([
     {"external_id":"ann","email":"ann@acme.com","first_name":"Ann"},
@@ -367,7 +396,9 @@ TEST_F(Leads, ALeadShowsItsEnrollmentsAndHistoryAndPreviewsItsMessages) {
     auto got = world.db->get(
       storage::cf::leads,
       storage::key::lead_external(*parse_id<workspace_id>(ws_a), ext));
-    return got && *got ? **got : std::string{};
+    if (!got || !*got) return std::string{};
+    auto x = storage::key::parse_lead_external(**got);
+    return x ? to_string(x->lead) : std::string{};
   };
   auto ann = id_of("ann");
   ASSERT_TRUE(ann.starts_with("lead_")) << ann;

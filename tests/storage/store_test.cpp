@@ -300,6 +300,30 @@ TEST(Store, ALeadsEnrollmentsAreMergedIntoOneEntry) {
 // Merged one id at a time across flushes and compactions, a lead's entry
 // holds every id once wherever its pieces lie (tables, the memtable, both),
 // and a workspace's deletion removes it with the rest.
+TEST(Store, AnExternalIdsEntryListsItsLeadThenItsEnrollments) {
+  test::temp_dir dir;
+  auto s = open_or_die(dir.str());
+  ASSERT_NE(s, nullptr);
+  auto k = key::lead_external(workspace_id{1}, "crm-7");
+  write_set w;
+  w.put(cf::leads, k, key::lead_external_value(lead_id{5}, enrollment_id{6}));
+  ASSERT_TRUE(s->write(w, true));
+  ASSERT_TRUE(s->flush());
+  write_set more;
+  more.merge(cf::leads, k, key::lead_enrollments_entry(enrollment_id{9}));
+  more.merge(cf::leads, k, key::lead_enrollments_entry(enrollment_id{6}));
+  ASSERT_TRUE(s->write(more, true));
+  auto got = s->get(cf::leads, k);
+  ASSERT_TRUE(got && *got);
+  auto x = key::parse_lead_external(**got);
+  ASSERT_TRUE(x);
+  EXPECT_EQ(x->lead, lead_id{5});
+  EXPECT_EQ(x->enrollments,
+            (std::vector<enrollment_id>{enrollment_id{6}, enrollment_id{9}}));
+  EXPECT_FALSE(key::parse_lead_external("short"));
+  EXPECT_FALSE(key::parse_lead_external(std::string(12, 'x')));
+}
+
 TEST(Store, ALeadsEnrollmentsAreFoundWhereverTheyLie) {
   test::temp_dir dir;
   auto s = open_or_die(dir.str());
