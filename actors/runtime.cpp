@@ -5,7 +5,6 @@
 
 #include <limits>
 #include <stdexcept>
-#include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -352,35 +351,43 @@ void runtime::enroll_resident(const enrollment& e,
 }
 
 size_t runtime::enroll_all(
-  std::vector<std::pair<enrollment, std::shared_ptr<const lead>>>& batch) {
+  std::vector<std::pair<enrollment, std::shared_ptr<const lead>>>& batch,
+  storage::write_set index, storage::completion written) {
+  const bool counted = await_pending_enrolls();
   serving_ = true;
-  size_t n = 0;
+  size_t n = 0, in_place = 0;
   storage::write_set first;
   std::vector<enrollment_id> placed;
-  // Those whose first transition needs an actor, entered in their counters,
-  // and their ids (not in the directory until their actors exist).
-  std::vector<std::pair<size_t, entry>> resident;
-  std::unordered_set<uint64_t> held;
   {
     std::unique_lock lk{mu_};
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const auto& [e, contact] = batch[i];
-      if (!admissible(e) || held.contains(e.id.value)) continue;
+    for (const auto& [e, contact] : batch)
+      if (sequences_.count(e.sequence.value) == 0)
+        throw std::invalid_argument{"enrollment of an unknown sequence"};
+    // Queued first, so the group commit writes it before any first snapshot
+    // or step of the batch; an event finds its entries only once they are
+    // durable, and routes under this lock, once every enrollment below is in
+    // the directory. A refused write completes at once: `written` must not
+    // take mu_.
+    if (!index.empty()) persister_.post(std::move(index), std::move(written));
+    for (auto& [e, contact] : batch) {
+      if (!admissible(e)) continue;
+      // Before its first transition, which moves it from here.
       if (auto* c = counters_of(e.sequence)) c->entered(e);
       entry x;
       x.ws = e.workspace;
-      if (!options_.in_place || !contact ||
-          !enroll_in_place(e, contact, false, x, first)) {
-        resident.emplace_back(i, x);
-        held.insert(e.id.value);
-        continue;
-      }
-      directory_.emplace(e.id.value, x);
-      if (x.needed != 0) placed.push_back(e.id);
       ++n;
+      if (options_.in_place && contact &&
+          enroll_in_place(e, contact, false, x, first)) {
+        directory_.emplace(e.id.value, x);
+        if (x.needed != 0) placed.push_back(e.id);
+        ++in_place;
+      } else {
+        enroll_resident(e, std::move(contact), false, counted, x, {});
+      }
     }
   }
-  enrolled_in_place_.fetch_add(n, std::memory_order_relaxed);
+  if (written) written(storage::done{}); // nothing to write: durable
+  enrolled_in_place_.fetch_add(in_place, std::memory_order_relaxed);
   // As in enroll(): queued once mu_ is let go; the caller waits while the
   // group commit's queue is full.
   if (!first.empty())
@@ -388,17 +395,6 @@ size_t runtime::enroll_all(
                                           const storage::status& ok) {
       written_all(ids, static_cast<bool>(ok));
     });
-  for (auto& [i, x] : resident) {
-    const bool counted = await_pending_enrolls();
-    std::unique_lock lk{mu_};
-    if (stopped_) break;
-    // Enrolled meanwhile by another caller with the same id (herald's ids are
-    // new each time, so only a caller reusing one): the first stays.
-    if (directory_.count(batch[i].first.id.value) > 0) continue;
-    enroll_resident(batch[i].first, std::move(batch[i].second), false, counted,
-                    x, {});
-    ++n;
-  }
   return n;
 }
 

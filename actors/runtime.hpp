@@ -116,17 +116,26 @@ class runtime final : public enrollment_directory {
   /// shards keep the top bit for accounts) or the runtime has stopped.
   /// Waits while max_pending_enrolls enrollments wait for their first job.
   /// `indexed`: the caller wrote the lead's index entries
-  /// (storage::key::lead_enrollments, lead_email) durably already, as an
-  /// import does; else they are queued here, before the first snapshot.
+  /// (storage::key::lead_enrollments, lead_email) durably already; else they
+  /// are queued here, before the first snapshot. Not for a lead stored under
+  /// an external id (storage::key::lead_external), whose entry lists its
+  /// enrollments too: imports enroll those through enroll_all().
   bool enroll(const enrollment& e, std::shared_ptr<const lead> contact,
               bool lead_replied, bool indexed = false);
 
   /// Enrolls each of `batch` in order, as enroll(e, contact, false, true)
-  /// would: the enrollments that need no actor at first are entered under
-  /// one hold of the directory's lock, and their first snapshots queue as one
-  /// write. The number enrolled.
+  /// would, behind `index`, the batch's lead entries and index entries
+  /// (`written` is called once it is durable, or failed). All of them enter
+  /// the directory under the one hold of its lock that queues `index`: an
+  /// event that finds an index entry finds its enrollment. Their first
+  /// snapshots queue after `index`, as one write. Waits once, before, while
+  /// max_pending_enrolls enrollments wait for their first job: a batch's
+  /// actors may go past that bound by its size. Throws, changing nothing and
+  /// writing nothing, when an enrollment's sequence is unknown. The number
+  /// enrolled.
   size_t enroll_all(
-    std::vector<std::pair<enrollment, std::shared_ptr<const lead>>>& batch);
+    std::vector<std::pair<enrollment, std::shared_ptr<const lead>>>& batch,
+    storage::write_set index, storage::completion written);
 
   /// Routes `event` (`back`: an auto-reply's return date) to enrollment `id`,
   /// activating it if passive. False when the id is unknown.

@@ -317,10 +317,11 @@ response service::preview_step(const call& c) {
 
 // One import: leads taken one at a time (an NDJSON line, an element of a
 // JSON array), written and enrolled in batches. A batch's leads and index
-// entries go to the group commit, and its leads are enrolled at once, in the
-// directory before an event can find their index entries; their first
-// snapshots queue behind the batch, which the group commit writes first, so
-// a recovered enrollment is always indexed. The writer thread inserts the
+// entries go to the group commit with its enrollments (runtime::enroll_all),
+// which enter the directory under the hold of its lock that queues the
+// entries, before an event can find them; their first snapshots queue behind
+// the batch, which the group commit writes first, so a recovered enrollment
+// is always indexed. The writer thread inserts the
 // batches handed over (a few at most) while this one reads and checks the
 // next; the answer waits for all of them. Imports take turns on import_mu_
 // piece by piece of a streamed body, and each piece ends with its batches
@@ -403,6 +404,7 @@ class service::importer final : public lead_stream {
     field_error why;
     std::string code;
     std::string ext_key;
+    std::string ext_value;        // its entry, when known
     std::string blocked_by;       // the do-not-contact entry naming the lead
     std::optional<lead_id> known; // the lead stored under its external id
     bool member = false;          // known, and in the sequence already
@@ -518,6 +520,7 @@ class service::importer final : public lead_stream {
         auto x = storage::key::parse_lead_external(*stored);
         if (!x) return false; // not what an import writes: storage is broken
         p.known = x->lead;
+        p.ext_value = std::move(*stored);
       }
       p.ext_key = std::move(ext_keys[i]);
       if (p.known)
@@ -566,10 +569,14 @@ class service::importer final : public lead_stream {
     l->id = p.known ? *p.known : lead_id{s_.ids_.next()};
     enrollment e;
     e.id = enrollment_id{s_.ids_.next()};
-    // The lead's entries; its external id's lists its enrollments too.
+    // The lead's entries; its external id's lists its enrollments too. It is
+    // put whole, what was read and the new id: imports take turns, and a lead
+    // of this one's batches in flight is a duplicate, so nothing else changes
+    // it meanwhile (and a merge alone, without the lead's id, is never there
+    // to misread).
     auto entry = storage::key::lead_enrollments_entry(e.id);
     if (p.known) {
-      writes_.merge(storage::cf::leads, p.ext_key, entry);
+      writes_.put(storage::cf::leads, p.ext_key, p.ext_value + entry);
     } else {
       writes_.put(storage::cf::leads, storage::key::lead(ws_, l->id),
                   storage::encode(*l));
@@ -609,14 +616,17 @@ class service::importer final : public lead_stream {
     if (writes_.empty() || failed_) return;
     auto done = std::make_shared<std::promise<bool>>();
     handed batch{done->get_future().share(), {}};
-    s_.write_then(std::move(writes_), [done, bad = write_failed_](bool ok) {
-      if (!ok) *bad = true;
-      done->set_value(ok);
-    });
+    // The batch's entries are queued with its enrollments, which are in the
+    // directory before an event can find them.
+    enrolled_ += s_.engine_.enroll_all(
+      batch_, std::move(writes_),
+      [done, bad = write_failed_](const storage::status& ok) {
+        if (!ok) *bad = true;
+        done->set_value(static_cast<bool>(ok));
+      });
     writes_ = {};
     s_.import_tail_ = batch.written;
     s_.import_tail_owner_ = this;
-    enrolled_ += s_.engine_.enroll_all(batch_);
     batch_.clear();
     batch.ids.reserve(in_batch_.size());
     while (!in_batch_.empty())

@@ -361,16 +361,34 @@ TEST_P(RuntimeBatch, EnrollsABatchAsOneAtATimeWould) {
   for (auto& l : store_leads(1, 3))
     batch.emplace_back(enrollment_of(l->id.value, l->id.value), l);
   batch.push_back(batch.front()); // enrolled once
-  EXPECT_EQ(rt->enroll_all(batch), 3u);
+  // The batch's index entries, queued first and reported.
+  storage::write_set index;
+  index.put(storage::cf::leads, "index-of-the-batch", "x");
+  std::optional<bool> indexed;
+  EXPECT_EQ(
+    rt->enroll_all(batch, std::move(index),
+                   [&](const storage::status& ok) { indexed = bool(ok); }),
+    3u);
   EXPECT_EQ(rt->stats().enrolled, 3u);
   EXPECT_EQ(rt->stats().enrolled_in_place, first_delay_days > 0 ? 3u : 0u);
   sched().run();
   ASSERT_TRUE(rt->deliver(enrollment_id{2}, lead_event::reply));
   rt->settle();
+  EXPECT_EQ(indexed, true);
+  EXPECT_TRUE(db->get(storage::cf::leads, "index-of-the-batch")->has_value());
   EXPECT_EQ(stored(2).state, enrollment_state::replied);
   EXPECT_EQ(rt->stats().failed_activations, 0u);
   auto again = batch;
-  EXPECT_EQ(rt->enroll_all(again), 0u);
+  EXPECT_EQ(rt->enroll_all(again, {}, nullptr), 0u);
+  // An unknown sequence: nothing enrolled, nothing written.
+  std::vector<std::pair<enrollment, std::shared_ptr<const lead>>> stray{
+    {enrollment_of(50, 1, 99), batch.front().second}};
+  storage::write_set unwritten;
+  unwritten.put(storage::cf::leads, "never", "x");
+  EXPECT_THROW(rt->enroll_all(stray, std::move(unwritten), nullptr),
+               std::invalid_argument);
+  rt->settle();
+  EXPECT_FALSE(db->get(storage::cf::leads, "never")->has_value());
   run_to_the_end();
   for (const auto& [key, times] : sends()) {
     EXPECT_EQ(times, 1) << key.first << " step " << key.second;
