@@ -310,8 +310,7 @@ class runtime final : public enrollment_directory {
   bool enroll_in_place(const enrollment& e,
                        const std::shared_ptr<const lead>& contact,
                        bool lead_replied, entry& x, storage::write_set& first);
-  // mu_ held (`lk`): whether `e` may be enrolled; throws for an unknown
-  // sequence.
+  // mu_ held: whether `e` may be enrolled; throws for an unknown sequence.
   bool admissible(const enrollment& e) const;
   // mu_ held: `e` (entered in its counters) started by an actor of its own.
   void enroll_resident(const enrollment& e, std::shared_ptr<const lead> contact,

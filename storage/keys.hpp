@@ -60,10 +60,10 @@ std::string sequence(workspace_id ws, sequence_id id);
 std::string lead(workspace_id ws, lead_id id);
 /// The lead stored under `external_id` (in cf::leads). Its value is the
 /// lead's id, 8 bytes, then its enrollments' ids as its lead_enrollments
-/// entry lists them: each enrollment is merged into both (write_set::merge,
-/// with lead_enrollments_entry), so an event naming the lead by external id
-/// finds its enrollments in one point read. Only imports write it, and they
-/// enroll leads stored under it into both entries.
+/// entry lists them, so an event naming the lead by external id finds its
+/// enrollments in one point read. Only imports write it: they put it whole,
+/// what they read with the new enrollment's id added (imports take turns),
+/// and merge that id into the lead_enrollments entry.
 std::string lead_external(workspace_id ws, std::string_view external_id);
 /// A new lead's lead_external value, with its first enrollment.
 std::string lead_external_value(lead_id lead, enrollment_id first);
