@@ -51,6 +51,9 @@ for i in range(int(sys.argv[1])):
     print('{"external_id":"x%d","email":"lead%d@company%d.com","first_name":"Lead","last_name":"N%d","company":"Company %d"}' % (i, i, i % 5000, i, i % 5000))
 PY
 rss() { awk -v k="$1" '$1 == k":" {print $2}' /proc/$pid/status; }
+cpu() { # CPU seconds used so far by process $1 (user + system)
+  awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' /proc/"$1"/stat
+}
 rss_before=$(rss VmRSS)
 bytes=$(stat -c %s "$dir/leads.ndjson")
 # PERF_IMPORT=FILE: a perf profile of herald during the import.
@@ -60,6 +63,7 @@ if [[ -n "${PERF_IMPORT:-}" ]]; then
   importer_profile=$!
   sleep 0.5
 fi
+cpu_before=$(cpu $pid)
 start=$(date +%s.%N)
 # IMPORT_PIECES=N: the same leads in N requests instead of one, to compare
 # peak memory (what one large request costs beyond its enrollments).
@@ -71,10 +75,22 @@ for piece in "$dir"/piece.*; do
   enrolled=$((enrolled + $(json "['enrolled']" <<<"$answer")))
 done
 end=$(date +%s.%N)
+cpu_answered=$(cpu $pid)
 if [[ -n "$importer_profile" ]]; then kill -INT $importer_profile; wait $importer_profile || true; fi
+# The flushes and compactions the import left behind: herald's CPU until it
+# stays idle for half a second (at most 20 s).
+cpu_settled=$cpu_answered
+for _ in $(seq 40); do
+  sleep 0.5
+  now=$(cpu $pid)
+  python3 -c "import sys; sys.exit(0 if $now - $cpu_settled < 0.02 else 1)" && break
+  cpu_settled=$now
+done
 python3 - <<PY
 took = $end - $start
 print(f"import: {$enrolled} of {$leads} leads enrolled ({$bytes / 2**20:.1f} MiB in ${IMPORT_PIECES:-1} request(s)) in {took:.2f} s: {$enrolled / took:,.0f} leads/s")
+print(f"herald CPU: {($cpu_answered - $cpu_before) / $leads * 1e6:.1f} us per lead until the answer, {($cpu_settled - $cpu_before) / $leads * 1e6:.1f} with the background work it left")
+print(f"on disk: {$(du -sk --exclude=leads.ndjson --exclude='piece.*' "$dir" | cut -f1) / 1024:.0f} MiB")
 print(f"herald RSS: {$rss_before / 1024:.0f} MiB before, {$(rss VmRSS) / 1024:.0f} MiB after, peak {$(rss VmHWM) / 1024:.0f} MiB")
 PY
 # The same body again: every lead a duplicate, nothing enrolled, so what the
@@ -88,9 +104,6 @@ python3 - <<PY
 print(f"again: {$(json "['duplicates']" <<<"$answer")} duplicates in {$end - $start:.2f} s; peak RSS {$hwm / 1024:.1f} -> {$(rss VmHWM) / 1024:.1f} MiB")
 PY
 
-cpu() { # CPU seconds used so far by process $1 (user + system)
-  awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' /proc/"$1"/stat
-}
 # wrk ARGS...: its latency and rate lines, then the CPU herald and wrk used
 # per request.
 measure() {
