@@ -291,6 +291,51 @@ TEST(GroupCommit, ARoundKeepsTheOrderOfWritesToOneKey) {
     EXPECT_EQ(value_of(*s, 1000 - round), "other");
 }
 
+// A round's keys are dealt into groups (family, workspace and kind), those in
+// order already kept so and the others sorted; a round of more groups than
+// that pays for is sorted whole. Either way, every key holds the value last
+// written to it, wherever its writes came in the round.
+TEST(GroupCommit, ARoundOfManyKindsOfKeysKeepsTheLastWriteOfEach) {
+  for (uint64_t workspaces : {3, 90}) {
+    test::temp_dir dir;
+    auto s = open_synchronous(dir.str());
+    group_commit gc{*s};
+    auto lead = [](uint64_t ws, uint64_t i) {
+      return key::lead(workspace_id{ws}, lead_id{i << 40 | i});
+    };
+    for (uint64_t round = 0; round < 4; ++round)
+      for (uint64_t ws = 1; ws <= workspaces; ++ws) {
+        write_set w;
+        for (uint64_t i = 1; i <= 20; ++i) {
+          // Ascending enrollments, descending leads, a workspace key that
+          // comes again in every set.
+          w.put(cf::enrollments,
+                key::enrollment(workspace_id{ws}, enrollment_id{i}),
+                std::to_string(round));
+          w.put(cf::leads, lead(ws, 21 - i), std::to_string(round) + "L");
+        }
+        w.put(cf::workspaces, key::workspace(workspace_id{ws}),
+              "first " + std::to_string(round));
+        w.put(cf::workspaces, key::workspace(workspace_id{ws}),
+              "then " + std::to_string(round));
+        gc.submit(std::move(w), {});
+      }
+    EXPECT_EQ(gc.flush_once(), 4 * workspaces);
+    EXPECT_EQ(gc.stats().rounds, 1u);
+    for (uint64_t ws = 1; ws <= workspaces; ++ws) {
+      for (uint64_t i = 1; i <= 20; ++i) {
+        EXPECT_EQ(value_of(*s, i, ws), "3") << ws << " " << i;
+        auto v = s->get(cf::leads, lead(ws, i));
+        ASSERT_TRUE(v && *v);
+        EXPECT_EQ(**v, "3L");
+      }
+      auto v = s->get(cf::workspaces, key::workspace(workspace_id{ws}));
+      ASSERT_TRUE(v && *v);
+      EXPECT_EQ(**v, "then 3");
+    }
+  }
+}
+
 // A range deletion covers what came before it in its round, never what came
 // after; and it does not break the memtable's hinted inserts.
 TEST(GroupCommit, ARangeDeletionCoversOnlyWhatCameBefore) {
