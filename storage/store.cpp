@@ -70,11 +70,15 @@ cf_options(const storage_options& o,
   // entries missed the CPU cache at every level.
   c.memtable_whole_key_filtering = true;
   c.memtable_prefix_bloom_size_ratio = 0.02;
-  // LZ4 at every level, the last too. While a database is small its last
-  // level is L1, so each L0 compaction rewrote all of it through ZSTD: at
-  // 1,000,000 imported leads, herald's CPU per lead fell by a sixth without
-  // it, for 40% more bytes on disk (load-tests/RESULTS.md).
+  // LZ4 at every level but L0, the last too. While a database is small its
+  // last level is L1, so each L0 compaction rewrote all of it through ZSTD:
+  // at 1,000,000 imported leads, herald's CPU per lead fell by a sixth
+  // without it, for 40% more bytes on disk. A flush's table in L0 is soon
+  // read whole by a compaction and rewritten: compressing it cost the flush
+  // thread a tenth of its time in an import (load-tests/RESULTS.md).
   c.compression = rocksdb::kLZ4Compression;
+  c.compression_per_level.assign(c.num_levels, rocksdb::kLZ4Compression);
+  c.compression_per_level[0] = rocksdb::kNoCompression;
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
   t.cache_index_and_filter_blocks = true; // table readers charged to the cache
