@@ -199,6 +199,12 @@ expected<std::unique_ptr<store>> store::open(const storage_options& o) {
     if (c == cf::leads)
       descriptors.back().options.merge_operator =
         std::make_shared<lead_enrollments_merge>();
+    // Snapshots are read by the ids of enrollments that exist: a filter at
+    // the last level, where most of them lie, would only say yes. Without
+    // it, a snapshot read by an event at 1,000,000 leads went from 9.7-9.9%
+    // to 7.2-8.7% of herald's samples, and the filters' memory goes.
+    if (c == cf::enrollments)
+      descriptors.back().options.optimize_filters_for_hits = true;
   }
 
   // Flushes and compactions at the lowest CPU priority (nice 19): on two
