@@ -124,10 +124,10 @@ bool deal(const std::vector<place>& order, std::vector<group>& groups,
 /// and kind), groups being ranges of keys; only a group not in order already
 /// (external ids, email addresses) is sorted. An import's round sorted a
 /// third of its mutations instead of all of them.
-rocksdb::Status append_in_key_order(const store::impl& db,
-                                    rocksdb::WriteBatch& batch,
-                                    const auto& sets) {
-  thread_local std::vector<mutation> all;
+/// The round's mutations (in `all`, in the order `for_each` lists them, set
+/// after set) in the order they are written.
+const std::vector<place>& in_key_order(const auto& sets,
+                                       std::vector<mutation>& all) {
   thread_local std::vector<place> order;
   thread_local std::vector<place> dealt;
   thread_local std::vector<group> groups;
@@ -144,7 +144,7 @@ rocksdb::Status append_in_key_order(const store::impl& db,
         uint64_t family = static_cast<uint64_t>(c) << 56;
         order.push_back({family | key_bits(k, 0, 7), key_bits(k, 7, 8), at});
       });
-  auto before = [](const place& a, const place& b) {
+  auto before = [&all](const place& a, const place& b) {
     if (a.high != b.high) return a.high < b.high;
     if (a.low != b.low) return a.low < b.low;
     if (int by_key = all[a.order].key.compare(all[b.order].key); by_key != 0)
@@ -162,8 +162,15 @@ rocksdb::Status append_in_key_order(const store::impl& db,
   } else if (!ranged) {
     std::sort(order.begin(), order.end(), before);
   }
+  return *sorted;
+}
+
+rocksdb::Status append_in_key_order(const store::impl& db,
+                                    rocksdb::WriteBatch& batch,
+                                    const auto& sets) {
+  thread_local std::vector<mutation> all;
   rocksdb::Status st;
-  for (const auto& p : *sorted) {
+  for (const auto& p : in_key_order(sets, all)) {
     const auto& m = all[p.order];
     st = db.append(batch, m.o, m.c, m.key, m.value);
     if (!st.ok()) break;
@@ -172,6 +179,14 @@ rocksdb::Status append_in_key_order(const store::impl& db,
 }
 
 } // namespace
+
+std::vector<uint32_t> round_order(std::span<const write_set> sets) {
+  std::vector<mutation> all;
+  std::vector<uint32_t> out;
+  for (const auto& p : in_key_order(sets, all))
+    out.push_back(p.order);
+  return out;
+}
 
 group_commit::group_commit(store& db, prometheus::Registry* metrics)
   : db_(db), options_(db.options()) {

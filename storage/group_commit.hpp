@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,12 @@ class Registry;
 } // namespace prometheus
 
 namespace herald::storage {
+
+/// The order in which a round made of `sets` is written: each mutation's
+/// position as write_set::for_each lists them, set after set. Sorted by
+/// family and key, and in the order they came for one key, unless the round
+/// holds a range deletion (then as they came). What the tests check.
+std::vector<uint32_t> round_order(std::span<const write_set> sets);
 
 /// The front of the database for the hot path: many producers hand it write
 /// sets, one writer thread turns everything queued into one RocksDB WriteBatch

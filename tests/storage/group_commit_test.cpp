@@ -307,8 +307,8 @@ TEST(GroupCommit, ARoundOfManyKindsOfKeysKeepsTheLastWriteOfEach) {
       for (uint64_t ws = 1; ws <= workspaces; ++ws) {
         write_set w;
         for (uint64_t i = 1; i <= 20; ++i) {
-          // Ascending enrollments, descending leads, a workspace key that
-          // comes again in every set.
+          // Enrollments that come again in every set, descending leads, a
+          // workspace key written twice in each.
           w.put(cf::enrollments,
                 key::enrollment(workspace_id{ws}, enrollment_id{i}),
                 std::to_string(round));
@@ -334,6 +334,65 @@ TEST(GroupCommit, ARoundOfManyKindsOfKeysKeepsTheLastWriteOfEach) {
       EXPECT_EQ(**v, "then 3");
     }
   }
+}
+
+// What a round's order must be: by family and key, then in the order the
+// mutations came (a round with a range deletion: as they came).
+std::vector<uint32_t> expected_order(const std::vector<write_set>& sets) {
+  std::vector<std::pair<cf, std::string>> keys;
+  bool ranged = false;
+  for (const auto& set : sets)
+    set.for_each(
+      [&](write_set::op o, cf c, std::string_view k, std::string_view) {
+        ranged = ranged || o == write_set::op::erase_range;
+        keys.emplace_back(c, std::string{k});
+      });
+  std::vector<uint32_t> order(keys.size());
+  for (uint32_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  if (!ranged)
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
+  return order;
+}
+
+// A round is written in the order of a whole sort, whether its groups
+// (family, workspace and kind) came in order (skipped), out of order (each
+// sorted), or were too many to deal (sorted whole); with keys shorter than a
+// group's 9 bytes, keys that begin others, and keys written more than once.
+TEST(GroupCommit, ARoundIsWrittenInKeyOrderWhateverItsGroups) {
+  auto enrollment = [](uint64_t ws, uint64_t i) {
+    return key::enrollment(workspace_id{ws}, enrollment_id{i});
+  };
+  auto lead = [](uint64_t ws, uint64_t i) {
+    return key::lead(workspace_id{ws}, lead_id{i << 40 | i});
+  };
+  // 3 groups per workspace: 21 and 22 workspaces make 63 and 66, around the
+  // 64 a round is dealt into at most.
+  for (uint64_t workspaces : {1, 2, 21, 22, 90}) {
+    std::vector<write_set> sets(3);
+    for (uint64_t ws = 1; ws <= workspaces; ++ws)
+      for (uint64_t i = 1; i <= 30; ++i) {
+        // Ascending ids across the sets (in order), descending leads (out of
+        // order), and short keys: some a prefix of others, some repeated.
+        sets[i % 3].put(cf::enrollments, enrollment(ws, i), "e");
+        sets[i % 3].put(cf::leads, lead(ws, 31 - i), "l");
+        std::string shorter = key::workspace(workspace_id{ws});
+        shorter.resize(i % 10);
+        sets[(i + 1) % 3].put(cf::workspaces, shorter, "w");
+      }
+    sets[2].merge(cf::leads, lead(1, 5), "m");
+    auto order = round_order(sets);
+    EXPECT_EQ(order, expected_order(sets)) << workspaces << " workspaces";
+  }
+  std::vector<write_set> ranged(2);
+  for (uint64_t i = 9; i >= 1; --i)
+    ranged[0].put(cf::enrollments, enrollment(1, i), "e");
+  ranged[1].erase_range(cf::enrollments, key::workspace_prefix(workspace_id{1}),
+                        key::workspace_end(workspace_id{1}));
+  ranged[1].put(cf::enrollments, enrollment(1, 3), "again");
+  EXPECT_EQ(round_order(ranged), expected_order(ranged));
+  EXPECT_TRUE(round_order(std::vector<write_set>(2)).empty());
 }
 
 // A range deletion covers what came before it in its round, never what came
