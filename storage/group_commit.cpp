@@ -1,9 +1,12 @@
 #include "storage/group_commit.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <functional>
 #include <future>
+#include <numeric>
+#include <span>
 #include <tuple>
 
 #include <prometheus/counter.h>
@@ -65,9 +68,9 @@ struct group {
 /// Deals `order` into `dealt`, group after group in key order, each group's
 /// places in the order they came in. False, dealing nothing, when the round
 /// has too many groups for this to pay (then it is sorted whole).
+constexpr size_t max_groups = 64;
 bool deal(const std::vector<place>& order, std::vector<group>& groups,
           std::vector<uint32_t>& group_of, std::vector<place>& dealt) {
-  constexpr size_t max_groups = 64;
   constexpr uint64_t group_bits = ~uint64_t{0} << 48;
   groups.clear();
   group_of.clear();
@@ -89,20 +92,21 @@ bool deal(const std::vector<place>& order, std::vector<group>& groups,
     group_of.push_back(static_cast<uint32_t>(last));
   }
   // Each group's first place, in key order of the groups.
-  std::vector<uint32_t> rank(groups.size());
-  for (uint32_t i = 0; i < rank.size(); ++i)
-    rank[i] = i;
-  std::sort(rank.begin(), rank.end(), [&](uint32_t a, uint32_t b) {
+  // On the stack: the writer deals every round, most of them small.
+  std::array<uint32_t, max_groups> rank;
+  auto ranked = std::span{rank}.first(groups.size());
+  std::iota(ranked.begin(), ranked.end(), 0u);
+  std::sort(ranked.begin(), ranked.end(), [&](uint32_t a, uint32_t b) {
     return std::tie(groups[a].high, groups[a].low) <
            std::tie(groups[b].high, groups[b].low);
   });
   uint32_t at = 0;
-  for (auto i : rank) {
+  for (auto i : ranked) {
     groups[i].first = at;
     at += groups[i].count;
   }
   dealt.resize(order.size());
-  std::vector<uint32_t> next(groups.size());
+  std::array<uint32_t, max_groups> next;
   for (size_t i = 0; i < groups.size(); ++i)
     next[i] = groups[i].first;
   for (size_t i = 0; i < order.size(); ++i)
@@ -110,12 +114,13 @@ bool deal(const std::vector<place>& order, std::vector<group>& groups,
   return true;
 }
 
-/// Adds the round's mutations to `batch` sorted by family and key, and in the
-/// order they came in for the same key. The batch lands as a whole, so the
-/// order of different keys in it is invisible; but the memtable's skip list,
-/// given one insert hint per memtable (store.cpp), searches from where the
-/// last insert went: in key order, a round's inserts climb a few levels from
-/// the one before instead of descending from the top. A round with a range
+/// The round's mutations (in `all`, as `for_each` lists them, set after set)
+/// in the order they are written: by family and key, and in the order they
+/// came in for the same key. The batch lands as a whole, so the order of
+/// different keys in it is invisible; but the memtable's skip list, given
+/// one insert hint per memtable (store.cpp), searches from where the last
+/// insert went: in key order, a round's inserts climb a few levels from the
+/// one before instead of descending from the top. A round with a range
 /// deletion keeps its order: the range must not cover a put that came after.
 ///
 /// Most of a round is in order already: keys named by ids that grow with
@@ -124,8 +129,6 @@ bool deal(const std::vector<place>& order, std::vector<group>& groups,
 /// and kind), groups being ranges of keys; only a group not in order already
 /// (external ids, email addresses) is sorted. An import's round sorted a
 /// third of its mutations instead of all of them.
-/// The round's mutations (in `all`, in the order `for_each` lists them, set
-/// after set) in the order they are written.
 const std::vector<place>& in_key_order(const auto& sets,
                                        std::vector<mutation>& all) {
   thread_local std::vector<place> order;
@@ -165,6 +168,7 @@ const std::vector<place>& in_key_order(const auto& sets,
   return *sorted;
 }
 
+/// Adds the round's mutations to `batch` in that order.
 rocksdb::Status append_in_key_order(const store::impl& db,
                                     rocksdb::WriteBatch& batch,
                                     const auto& sets) {
