@@ -25,6 +25,18 @@ json::object entry_json(const storage::do_not_contact& x) {
 storage::expected<std::vector<std::string>>
 service::blocked(workspace_id ws,
                  const std::vector<std::string_view>& emails) const {
+  // A workspace with no entry at all (every one until its first
+  // unsubscribe) blocks nobody: one seek instead of two look-ups per lead,
+  // which took 6% of an import's CPU (load-tests/RESULTS.md).
+  bool listed = false;
+  auto seen =
+    db_.scan_prefix(storage::cf::dnc, storage::key::workspace_prefix(ws),
+                    [&](std::string_view, std::string_view) {
+                      listed = true;
+                      return false;
+                    });
+  if (!seen) return seen.error();
+  if (!listed) return std::vector<std::string>(emails.size());
   // Each email's address and domain, in that order (empty: nothing to read).
   std::vector<std::string> values, keys;
   values.reserve(emails.size() * 2);

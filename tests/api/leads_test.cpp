@@ -538,6 +538,26 @@ TEST_F(Leads, UnsubscribesHaltTheLeadsTheyNameAndStopLaterImports) {
   EXPECT_EQ(field_of(post(R"({"email":"nobody"})")), "email");
 }
 
+// A workspace reads only its own list, whether it has one or not.
+TEST_F(Leads, AnotherWorkspacesListBlocksNobodyHere) {
+  auto post = [&](std::string b, std::string_view key = {}) {
+    auto res =
+      account_call(http::verb::post, "/v1/unsubscribes", std::move(b), key);
+    EXPECT_EQ(res.result(), http::status::created) << res.body();
+  };
+  post(R"({"email":"ann@acme.com"})", key_b);
+  post(R"({"domain":"beta.io"})", key_b);
+  auto res = import(R"([{"external_id":"ann","email":"ann@acme.com"},
+                        {"external_id":"cy","email":"cy@beta.io"}])");
+  EXPECT_EQ(body(res).at("enrolled"), 2) << res.body();
+  post(R"({"email":"zed@other.io"})");
+  res = import(R"([{"external_id":"zed","email":"zed@other.io"},
+                   {"external_id":"dee","email":"dee@beta.io"}])");
+  EXPECT_EQ(body(res).at("enrolled"), 1) << res.body();
+  EXPECT_EQ(body(res).at("rejected").at(0).at("error").at("code"),
+            "do_not_contact");
+}
+
 // An import's leads are looked up in batches; what each line came to is
 // listed in line order whatever refused it.
 TEST_F(Leads, AnImportListsWhatRefusedEachLeadInLineOrder) {
