@@ -118,9 +118,9 @@ bool deal(const std::vector<place>& order, std::vector<group>& groups,
 /// in the order they are written: by family and key, and in the order they
 /// came in for the same key. The batch lands as a whole, so the order of
 /// different keys in it is invisible; but the memtable's skip list, given
-/// one insert hint per memtable (store.cpp), searches from where the last
-/// insert went: in key order, a round's inserts climb a few levels from the
-/// one before instead of descending from the top. A round with a range
+/// one insert hint per memtable (memtable_rep.hpp), searches from where the
+/// last insert went: in key order, a round's inserts climb a few levels from
+/// the one before instead of descending from the top. A round with a range
 /// deletion keeps its order: the range must not cover a put that came after.
 ///
 /// Most of a round is in order already: keys named by ids that grow with

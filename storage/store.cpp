@@ -7,11 +7,11 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/transaction_log.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include "storage/memtable_rep.hpp"
 #include "storage/store_impl.hpp"
 
 namespace herald::storage {
@@ -19,21 +19,6 @@ namespace herald::storage {
 namespace {
 
 constexpr std::string_view schema_key = "schema_version";
-
-/// The memtable insert hint's domain: every key longer than a range
-/// deletion's first key may have, all with the one empty prefix. RocksDB 7.8
-/// gives a range deletion the hint of its memtable's point keys when its key
-/// is in the domain (fixed upstream later), and the skip list breaks.
-class one_hint_per_memtable final : public rocksdb::SliceTransform {
- public:
-  const char* Name() const override { return "herald.OneHintPerMemtable"; }
-  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    return rocksdb::Slice{key.data(), 0};
-  }
-  bool InDomain(const rocksdb::Slice& key) const override {
-    return key.size() > write_set::max_range_begin_bytes;
-  }
-};
 
 /// The leads family's merge: a lead's enrollment ids gathered into its one
 /// entry (key::lead_enrollments), each once.
@@ -58,12 +43,12 @@ cf_options(const storage_options& o,
   c.write_buffer_size =
     std::clamp<size_t>(o.write_buffer_bytes / 4, 1 << 20, size_t{16} << 20);
   c.max_write_buffer_number = 3;
-  // One insert hint per memtable, where the last insert went. The group
-  // commit writes each round in key order (group_commit.cpp), so an insert
-  // searches up from the one before it, a few levels of the skip list,
-  // instead of down from the top.
-  c.memtable_insert_with_hint_prefix_extractor =
-    std::make_shared<one_hint_per_memtable>();
+  // herald's skip list (storage/memtable_rep.hpp): RocksDB's, as Debian
+  // builds it, checks every insert with two comparisons per level of the list.
+  // It keeps one insert hint, where the last insert went; the group commit
+  // writes each round in key order (group_commit.cpp), so an insert climbs
+  // from the one before it a few levels instead of searching from the top.
+  c.memtable_factory = skip_list_memtables();
   // A bloom filter over each memtable's whole keys: a read of a key the
   // memtable lacks (an event id seen for the first time, a record flushed
   // already) skips its skip list, where a search among a million imported
@@ -184,6 +169,9 @@ expected<std::unique_ptr<store>> store::open(const storage_options& o) {
   rocksdb::DBOptions db;
   db.create_if_missing = true;
   db.create_missing_column_families = true;
+  // One writer, the group commit's: herald's memtables take no concurrent
+  // inserts.
+  db.allow_concurrent_memtable_write = false;
   db.max_background_jobs = o.background_jobs;
   db.max_total_wal_size = o.max_wal_bytes;
   db.write_buffer_manager =
