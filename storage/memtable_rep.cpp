@@ -7,9 +7,12 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <rocksdb/slice.h>
+#include <rocksdb/version.h>
 
 namespace herald::storage {
 
@@ -31,8 +34,11 @@ char* next(char* e, int level) {
   return link_of(e, level).load(std::memory_order_acquire);
 }
 
-// RocksDB's LookupKey (db/dbformat.h, not installed) begins with a pointer to
-// the key's memtable form: its internal key after a varint32 length.
+// RocksDB's LookupKey (db/lookup_key.h, not installed) begins with a pointer
+// to the key's memtable form: its internal key after a varint32 length. Read
+// in 7.8's source; another version must be read again.
+static_assert(ROCKSDB_MAJOR == 7 && ROCKSDB_MINOR == 8,
+              "memtable_key() reads RocksDB 7.8's LookupKey layout");
 const char* memtable_key(const rocksdb::LookupKey& k) {
   return *reinterpret_cast<const char* const*>(&k);
 }
@@ -40,7 +46,8 @@ const char* memtable_key(const rocksdb::LookupKey& k) {
 class skip_list final : public rocksdb::MemTableRep {
  public:
   skip_list(const KeyComparator& compare, rocksdb::Allocator* allocator)
-    : MemTableRep(allocator), compare_(compare) {
+    : MemTableRep(allocator), compare_(compare),
+      random_((0x9E3779B97F4A7C15ULL ^ reinterpret_cast<uintptr_t>(this)) | 1) {
     for (auto& l : head_links_)
       l.store(nullptr, relaxed);
     prev_.fill(head());
@@ -141,11 +148,14 @@ class skip_list final : public rocksdb::MemTableRep {
   // level, always adjacent), and the random heights' state.
   std::array<char*, max_height> prev_{};
   std::array<char*, max_height> next_{};
-  uint64_t random_ = 0x9E3779B97F4A7C15ULL;
+  uint64_t random_; // each list its own heights
 
   std::mutex slots_mu_;
   std::vector<std::unique_ptr<std::byte[]>> slots_;
-  std::vector<void*> free_slots_;
+  // Each free slot with the thread that freed it, which alone reuses it: the
+  // iterator's destructor hands the slot back before the base class's part
+  // of it has run, so another thread must not build in it meanwhile.
+  std::vector<std::pair<std::thread::id, void*>> free_slots_;
 };
 
 bool skip_list::insert(char* x) {
@@ -243,7 +253,8 @@ class list_iterator final : public rocksdb::MemTableRep::Iterator {
   list_iterator(skip_list& list, bool in_slot)
     : list_(list), in_slot_(in_slot) {}
 
-  // Members trivially destroyed: the slot is handed back last.
+  // The slot is handed back last, and only this thread builds in it again
+  // (skip_list::take_slot).
   ~list_iterator() override {
     if (in_slot_) list_.give_back(this);
   }
@@ -268,19 +279,22 @@ class list_iterator final : public rocksdb::MemTableRep::Iterator {
 };
 
 void* skip_list::take_slot() {
+  const auto me = std::this_thread::get_id();
   std::lock_guard lk{slots_mu_};
-  if (free_slots_.empty()) {
-    slots_.push_back(std::make_unique<std::byte[]>(sizeof(list_iterator)));
-    return slots_.back().get();
-  }
-  void* slot = free_slots_.back();
-  free_slots_.pop_back();
-  return slot;
+  for (size_t i = 0; i < free_slots_.size(); ++i)
+    if (free_slots_[i].first == me) {
+      void* slot = free_slots_[i].second;
+      free_slots_[i] = free_slots_.back();
+      free_slots_.pop_back();
+      return slot;
+    }
+  slots_.push_back(std::make_unique<std::byte[]>(sizeof(list_iterator)));
+  return slots_.back().get();
 }
 
 void skip_list::give_back(void* slot) {
   std::lock_guard lk{slots_mu_};
-  free_slots_.push_back(slot);
+  free_slots_.emplace_back(std::this_thread::get_id(), slot);
 }
 
 rocksdb::MemTableRep::Iterator* skip_list::GetIterator(rocksdb::Arena* arena) {
