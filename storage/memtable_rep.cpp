@@ -1,6 +1,5 @@
 #include "storage/memtable_rep.hpp"
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -53,8 +52,6 @@ class skip_list final : public rocksdb::MemTableRep {
     prev_.fill(head());
     next_.fill(nullptr);
   }
-
-  ~skip_list() override = default;
 
   // Room for the entry and, before it, the links of a node of a random
   // height, which waits in the lowest link until the insert.
@@ -139,6 +136,8 @@ class skip_list final : public rocksdb::MemTableRep {
   }
 
   bool insert(char* x);
+  template<class Still>
+  char* last_where(Still still) const;
 
   const KeyComparator& compare_;
   // The head's links, highest level first (link_of(head(), i) is level i's).
@@ -185,7 +184,7 @@ bool skip_list::insert(char* x) {
   // Down from there (from the head if no level brackets it).
   char* p = level < top ? prev_[level] : head();
   bool duplicate = false;
-  for (int i = std::min(level, top) - 1; i >= 0; --i) {
+  for (int i = level - 1; i >= 0; --i) {
     char* n = next(p, i);
     int c = 1;
     while (n != nullptr && (c = compare_(n, key)) < 0) {
@@ -222,30 +221,27 @@ char* skip_list::at_or_after(const rocksdb::Slice& key) const {
   return n;
 }
 
-char* skip_list::at_or_before(const rocksdb::Slice& key) const {
+// The last node for which every node up to it satisfies `still` (monotone
+// along the list), or null: a walk from the head, down the levels.
+template<class Still>
+char* skip_list::last_where(Still still) const {
   char* p = head();
   for (int i = height_.load(relaxed) - 1; i >= 0; --i)
-    for (char* n = next(p, i); n != nullptr && compare_(n, key) <= 0;
-         n = next(p, i))
+    for (char* n = next(p, i); n != nullptr && still(n); n = next(p, i))
       p = n;
   return p == head() ? nullptr : p;
+}
+
+char* skip_list::at_or_before(const rocksdb::Slice& key) const {
+  return last_where([&](char* n) { return compare_(n, key) <= 0; });
 }
 
 char* skip_list::before(const rocksdb::Slice& key) const {
-  char* p = head();
-  for (int i = height_.load(relaxed) - 1; i >= 0; --i)
-    for (char* n = next(p, i); n != nullptr && compare_(n, key) < 0;
-         n = next(p, i))
-      p = n;
-  return p == head() ? nullptr : p;
+  return last_where([&](char* n) { return compare_(n, key) < 0; });
 }
 
 char* skip_list::last() const {
-  char* p = head();
-  for (int i = height_.load(relaxed) - 1; i >= 0; --i)
-    for (char* n = next(p, i); n != nullptr; n = next(p, i))
-      p = n;
-  return p == head() ? nullptr : p;
+  return last_where([](char*) { return true; });
 }
 
 class list_iterator final : public rocksdb::MemTableRep::Iterator {
